@@ -1,0 +1,18 @@
+# TalkHint: Node 24 runs the TypeScript sources directly (type stripping), so there is no build step.
+FROM node:24-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY src ./src
+COPY plugins ./plugins
+COPY static ./static
+COPY scripts ./scripts
+COPY bin ./bin
+COPY playbook.md ./
+RUN mkdir -p /data && chown node:node /data
+USER node
+EXPOSE 8080
+ARG GIT_COMMIT
+ENV GIT_COMMIT=${GIT_COMMIT}
+CMD ["node", "src/server.ts"]

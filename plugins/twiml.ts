@@ -1,0 +1,72 @@
+/** Twilio voice webhooks: POST /twilio/* behind the signature check, plus a TwiML preview. */
+import formbody from '@fastify/formbody'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { answerInbound, answerOutbound, type Answer } from '../src/call/answer.ts'
+import { TWILIO_PATHS, publicUrl } from '../src/routes.ts'
+import { isValidWebhookSignature, type Params } from '../src/twilio/signature.ts'
+
+type Form = Record<string, string | undefined>
+
+const twiml: FastifyPluginAsync = async (app) => {
+  const { config, bus, calls, lifecycle } = app
+  await app.register(formbody)
+
+  // Every route in this plugin is Twilio's: 403 + empty body without a valid signature.
+  const verify = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const params = (req.body ?? {}) as Params
+    const url = publicUrl(config.publicBaseUrl, req.url)
+    if (isValidWebhookSignature(config.twilioAuthToken, req.headers['x-twilio-signature'] as string | undefined, url, params)) return
+    req.log.warn({ callSid: (params as Form).CallSid, path: req.routeOptions.url }, 'rejected webhook: missing or invalid X-Twilio-Signature')
+    await reply.code(403).send()
+  }
+
+  const send = (req: FastifyRequest, reply: FastifyReply, answer: Answer, callSid: string | undefined): FastifyReply => {
+    if (answer.problem !== undefined) req.log.error({ callSid }, `call cannot be handled as configured: ${answer.problem}`)
+    if (answer.call !== undefined && callSid !== undefined) {
+      bus.publish({ type: 'call.webhook', callSid, at: app.now(), ...answer.call })
+    }
+    return reply.type('text/xml').send(answer.twiml)
+  }
+
+  app.post(TWILIO_PATHS.inbound, { preHandler: verify }, async (req, reply) => {
+    const body = req.body as Form
+    const answer = answerInbound(config, lifecycle.admit(calls.size), body.From ?? '', body.To ?? '')
+    return send(req, reply, answer, body.CallSid)
+  })
+
+  app.post(TWILIO_PATHS.outbound, { preHandler: verify }, async (req, reply) => {
+    const body = req.body as Form
+    const { to } = req.query as { to?: string }
+    const answer = answerOutbound(config, lifecycle.admit(calls.size), to, body.From ?? '')
+    return send(req, reply, answer, body.CallSid)
+  })
+
+  // Status callbacks must be answered at once (Twilio gives 15 s, error 11205); work goes to the bus.
+  app.post(TWILIO_PATHS.callStatus, { preHandler: verify }, async (req, reply) => {
+    const body = req.body as Form
+    if (body.CallSid !== undefined && body.CallStatus !== undefined) {
+      const duration = body.CallDuration === undefined ? undefined : Number(body.CallDuration)
+      bus.publish({ type: 'call.status', callSid: body.CallSid, at: app.now(), status: body.CallStatus, ...(duration !== undefined && Number.isFinite(duration) ? { duration } : {}) })
+    }
+    return reply.code(204).send()
+  })
+
+  app.post(TWILIO_PATHS.streamStatus, { preHandler: verify }, async (req, reply) => {
+    const body = req.body as Form
+    if (body.StreamEvent === 'stream-error') {
+      req.log.error({ callSid: body.CallSid, streamSid: body.StreamSid, streamError: body.StreamError }, 'Twilio reported a media stream error')
+    } else {
+      req.log.info({ callSid: body.CallSid, streamSid: body.StreamSid, streamEvent: body.StreamEvent }, 'stream status')
+    }
+    return reply.code(204).send()
+  })
+
+  // What a call would get right now (mode, operator, drain state), for the dashboard and doctor.
+  app.get(`${TWILIO_PATHS.inbound}/preview`, { preHandler: app.requireDashboard }, async (req, reply) => {
+    const { from = '+15555550100', to = config.twilioPhoneNumber ?? '+15555550199' } = req.query as Form
+    const answer = answerInbound(config, lifecycle.admit(calls.size), from, to)
+    return reply.type('text/xml').header('x-talkhint-problem', answer.problem ?? '').send(answer.twiml)
+  })
+}
+
+export default twiml

@@ -1,0 +1,72 @@
+/** buildApp(config, deps): the whole service as a Fastify instance that never listens. */
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { LoggerOptions } from 'pino'
+import type { Config } from './config.ts'
+import { loggerOptions } from './log.ts'
+import type { TwilioApi } from './twilio/rest.ts'
+import core from '../plugins/core.ts'
+import websocket from '../plugins/websocket.ts'
+import health from '../plugins/health.ts'
+import pressure from '../plugins/pressure.ts'
+import auth from '../plugins/auth.ts'
+import twiml from '../plugins/twiml.ts'
+import mediaStream from '../plugins/media-stream.ts'
+import realtime from '../plugins/realtime.ts'
+import callsApi from '../plugins/calls-api.ts'
+import hints from '../plugins/hints.ts'
+import storage from '../plugins/storage.ts'
+import historyApi from '../plugins/history-api.ts'
+import whatsapp from '../plugins/whatsapp.ts'
+import hub from '../plugins/hub.ts'
+import dashboard from '../plugins/dashboard.ts'
+import metrics from '../plugins/metrics.ts'
+
+/** What tests and tools may swap; everything else comes from config. */
+export interface AppDeps {
+  /** pino options or a ready pino-compatible logger instance; defaults from config. */
+  logger?: LoggerOptions | boolean
+  loggerInstance?: import('fastify').FastifyBaseLogger
+  now?: () => number
+  twilioApi?: TwilioApi
+}
+
+/** Builds the app with every plugin registered in dependency order (the table of contents). */
+export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.loggerInstance !== undefined
+      ? { loggerInstance: deps.loggerInstance }
+      : { logger: deps.logger ?? loggerOptions({ level: config.logLevel, logPhoneNumbers: config.logPhoneNumbers, pretty: false }) }),
+    // Fly's and Replit's proxies sit in front; signatures use PUBLIC_BASE_URL, never Host.
+    trustProxy: true,
+    bodyLimit: 256 * 1024,
+    return503OnClosing: true,
+  })
+
+  app.setErrorHandler((err: Error & { statusCode?: number, validation?: unknown }, req, reply) => {
+    const status = err.statusCode ?? 500
+    if (status >= 500) {
+      req.log.error({ err }, 'request failed')
+      return reply.code(status).send({ error: 'internal_error', message: 'Something went wrong; the server log has the details.' })
+    }
+    return reply.code(status).send({ error: err.validation !== undefined ? 'invalid_request' : 'request_error', message: err.message })
+  })
+
+  await app.register(core, { config, now: deps.now, twilioApi: deps.twilioApi })
+  await app.register(websocket)
+  await app.register(health)
+  await app.register(pressure)
+  await app.register(auth)
+  // Before the routes it times: a hook added after a plugin has loaded does not reach that plugin's routes.
+  await app.register(metrics)
+  await app.register(twiml)
+  await app.register(mediaStream)
+  await app.register(realtime)
+  await app.register(callsApi)
+  await app.register(hints)
+  await app.register(storage)
+  await app.register(historyApi)
+  await app.register(whatsapp)
+  await app.register(hub)
+  await app.register(dashboard)
+  return app
+}

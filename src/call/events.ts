@@ -1,0 +1,129 @@
+/** Typed call events: what a call reports to the AI bridge, the dashboard hub and storage. */
+import type { Mode } from '../config.ts'
+
+export type Direction = 'inbound' | 'outbound'
+export type Track = 'inbound' | 'outbound'
+/** Who spoke: the remote party, the human operator (assist), or the AI (agent). */
+export type Speaker = 'remote' | 'operator' | 'agent'
+export type AiStatus = 'off' | 'connecting' | 'ready' | 'degraded'
+export type AgentState = 'listening' | 'thinking' | 'speaking'
+
+/**
+ * Maps a Twilio track to the person speaking on it. Twilio's `inbound` track is the audio
+ * coming from the phone of this call leg: on an inbound call that is the caller; on a
+ * click-to-call we ring the operator first, so that leg's inbound track is the operator.
+ */
+export function speakerForTrack (direction: Direction, track: Track): Speaker {
+  return (direction === 'inbound') === (track === 'inbound') ? 'remote' : 'operator'
+}
+
+export interface MediaStats {
+  /** Media frames received per track. */
+  readonly frames: { inbound: number, outbound: number }
+  /** Decoded μ-law bytes received per track. */
+  readonly bytes: { inbound: number, outbound: number }
+  /** Gaps in `media.timestamp` (ms of missing audio) per track. */
+  readonly gapMs: { inbound: number, outbound: number }
+  readonly gaps: { inbound: number, outbound: number }
+  /** Frames sent back to Twilio (agent mode). */
+  readonly framesOut: number
+  /** Messages we could not use, by reason (malformed JSON, unknown event, …). */
+  readonly rejected: Readonly<Record<string, number>>
+}
+
+interface Base { readonly callSid: string, readonly at: number }
+
+/** The webhook answered a call: the bridge may pre-warm; storage records the call. */
+export interface CallWebhookEvent extends Base {
+  readonly type: 'call.webhook'
+  readonly mode: Mode
+  readonly direction: Direction
+  readonly from: string
+  readonly to: string
+  /** false when the call was answered without AI (draining, overloaded, misconfigured). */
+  readonly ai: boolean
+}
+export interface CallStartedEvent extends Base {
+  readonly type: 'call.started'
+  readonly streamSid: string
+  readonly mode: Mode
+  readonly direction: Direction
+  readonly from: string
+  readonly to: string
+  readonly tracks: readonly Track[]
+  readonly bidirectional: boolean
+  readonly startedAt: number
+}
+export interface CallStatusEvent extends Base {
+  readonly type: 'call.status'
+  /** Twilio CallStatus: queued, ringing, in-progress, completed, busy, failed, no-answer, canceled. */
+  readonly status: string
+  readonly duration?: number
+}
+export interface CallStatsEvent extends Base {
+  readonly type: 'call.stats'
+  /** Cumulative for this stream so far. */
+  readonly stats: MediaStats
+  /** The stream these stats belong to (optional: metrics fall back to the call's newest stream). */
+  readonly streamSid?: string
+}
+export interface CallLevelsEvent extends Base {
+  readonly type: 'call.levels'
+  /** 0..1 loudness of the last frame per track (~5 Hz). */
+  readonly inbound: number
+  readonly outbound: number
+}
+export interface CallDtmfEvent extends Base { readonly type: 'call.dtmf', readonly digit: string }
+export interface CallMarkEvent extends Base { readonly type: 'call.mark', readonly name: string }
+export interface CallStoppedEvent extends Base {
+  readonly type: 'call.stopped'
+  readonly streamSid: string
+  /** `stop` (Twilio ended the stream), `closed` (socket closed without stop), `rejected`, `shutdown`. */
+  readonly reason: 'stop' | 'closed' | 'rejected' | 'shutdown'
+  readonly durationMs: number
+  readonly stats: MediaStats
+}
+export interface TranscriptEvent extends Base {
+  readonly type: 'transcript.partial' | 'transcript.final'
+  readonly itemId: string
+  readonly speaker: Speaker
+  /** Whole text so far (partial) or the final text. */
+  readonly text: string
+  /** Call-relative milliseconds. */
+  readonly startMs: number
+  readonly endMs: number
+}
+export interface HintDeltaEvent extends Base { readonly type: 'hint.delta', readonly hintId: string, readonly delta: string }
+export interface HintDoneEvent extends Base {
+  readonly type: 'hint.done'
+  readonly hintId: string
+  readonly text: string
+  /** The utterance that prompted it. */
+  readonly itemId: string
+  /** true when a newer utterance superseded it before it finished. */
+  readonly superseded: boolean
+  /** Set when it did not finish for another reason (upstream error, timeout, call ended); `text` is what arrived. */
+  readonly error?: string
+}
+export interface AgentStateEvent extends Base { readonly type: 'agent.state', readonly state: AgentState }
+export interface AiStatusEvent extends Base { readonly type: 'ai.status', readonly status: AiStatus, readonly detail?: string }
+export interface CallMetricEvent extends Base {
+  readonly type: 'call.metric'
+  /** e.g. `utterance_to_final_ms`, `caller_stop_to_agent_audio_ms`, `utterance_to_hint_ms`. */
+  readonly name: string
+  readonly value: number
+}
+export interface SummaryEvent extends Base {
+  readonly type: 'call.summary'
+  readonly summary: string
+  readonly intent: string
+  readonly actionItems: readonly string[]
+}
+export interface CallErrorEvent extends Base { readonly type: 'call.error', readonly code: string, readonly message: string }
+
+export type CallEvent =
+  | CallWebhookEvent | CallStartedEvent | CallStatusEvent | CallStatsEvent | CallLevelsEvent
+  | CallDtmfEvent | CallMarkEvent | CallStoppedEvent | TranscriptEvent | HintDeltaEvent | HintDoneEvent
+  | AgentStateEvent | AiStatusEvent | CallMetricEvent | SummaryEvent | CallErrorEvent
+
+export type CallEventType = CallEvent['type']

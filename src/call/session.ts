@@ -1,0 +1,326 @@
+/** One Twilio media stream: decodes frames, accounts for them, and feeds the call's handlers. */
+import type { Mode } from '../config.ts'
+import type { Logger } from '../log.ts'
+import type { CallEventBus } from './bus.ts'
+import type { Direction, MediaStats, Track } from './events.ts'
+import { base64ByteLength, createTwilioEncoder, decodeTwilioMessage, type StartMessage, type TwilioEncoder } from '../twilio/codec.ts'
+import { mulawLevel } from '../audio/mulaw.ts'
+
+/** How a session talks back to its socket; the plugin adapts a `ws` WebSocket to it. */
+export interface Transport {
+  send (text: string): void
+  close (code: number, reason: string): void
+}
+
+export interface MediaFrame {
+  readonly track: Track
+  readonly chunk: number
+  /** ms since the stream started (Twilio's clock). */
+  readonly timestamp: number
+  /** base64 μ-law, exactly as Twilio sent it. */
+  readonly payload: string
+  readonly bytes: number
+}
+
+/** What a consumer (the AI bridge) attaches to a started call. Every method must return quickly. */
+export interface CallHandler {
+  media? (frame: MediaFrame): void
+  dtmf? (digit: string): void
+  mark? (name: string): void
+  /** The stream ended; release upstream resources. */
+  stop? (reason: StopReason): void | Promise<void>
+}
+export type CallHandlerFactory = (call: LiveCall) => CallHandler | undefined
+export type StopReason = 'stop' | 'closed' | 'rejected' | 'shutdown'
+
+/** The read-only view of a started call plus the ways to talk back to Twilio. */
+export interface LiveCall {
+  readonly callSid: string
+  readonly streamSid: string
+  readonly mode: Mode
+  readonly direction: Direction
+  readonly from: string
+  readonly to: string
+  readonly tracks: readonly Track[]
+  /** `<Connect><Stream>`: we may send media/mark/clear. Never true for `<Start><Stream>` (31924). */
+  readonly bidirectional: boolean
+  readonly startedAt: number
+  readonly params: Readonly<Record<string, string>>
+  readonly log: Logger
+  readonly stats: MediaStats
+  /** Sends μ-law audio to the caller; returns false (and sends nothing) on a unidirectional stream. */
+  sendMedia (payloadB64: string): boolean
+  sendMark (name: string): boolean
+  sendClear (): boolean
+  /** Closes the media stream (ends `<Connect>`; Twilio moves to the next TwiML verb). */
+  end (code?: number, reason?: string): void
+}
+
+export interface SessionDeps {
+  readonly transport: Transport
+  readonly bus: CallEventBus
+  readonly log: Logger
+  readonly defaultMode: Mode
+  readonly now: () => number
+  /** Called once on a valid `start`; returns the handlers to feed. */
+  readonly onStart: (call: LiveCall) => CallHandler[]
+  /** Called once when the session ends, whatever the reason. */
+  readonly onEnd: (call: LiveCall | undefined, reason: StopReason) => void
+}
+
+/** Messages before `start` we tolerate before deciding the stream is unusable. */
+const MAX_BEFORE_START = 50
+const LEVEL_INTERVAL_MS = 200
+const STATS_INTERVAL_MS = 5000
+
+type Counts = { inbound: number, outbound: number }
+const counts = (): Counts => ({ inbound: 0, outbound: 0 })
+
+/**
+ * The per-socket state machine: awaiting `start` → live → ended. Bad frames are counted and
+ * logged once per reason; only a stream that cannot work is closed (1008).
+ */
+export class MediaSession {
+  #deps: SessionDeps
+  #log: Logger
+  #call: (LiveCall & { stats: MutableStats }) | undefined
+  #handlers: CallHandler[] = []
+  #encoder: TwilioEncoder | undefined
+  #ended = false
+  #beforeStart = 0
+  #lastTs = counts()
+  #lastDur = counts()
+  #levels = counts()
+  #nextLevelAt = 0
+  #nextStatsAt = STATS_INTERVAL_MS
+  #warnedSend = false
+  readonly rejected: Record<string, number> = {}
+
+  constructor (deps: SessionDeps) {
+    this.#deps = deps
+    this.#log = deps.log
+  }
+
+  get call (): LiveCall | undefined { return this.#call }
+
+  /** Feeds one text frame. Never throws. */
+  onText (text: string): void {
+    if (this.#ended) return
+    const res = decodeTwilioMessage(text)
+    if (!res.ok) return this.#reject(res.reason, res.detail)
+    const m = res.message
+    if (m.event === 'media') {
+      if (this.#call === undefined) return this.#beforeStartFrame('media_before_start')
+      if (m.streamSid !== this.#call.streamSid) return this.#reject('wrong_stream', m.streamSid)
+      return this.#media(m.media.track, m.media.chunk, m.media.timestamp, m.media.payload)
+    }
+    if (m.event === 'connected') return
+    if (m.event === 'start') return this.#start(m)
+    if (this.#call === undefined) return this.#beforeStartFrame(`${m.event}_before_start`)
+    if (m.streamSid !== this.#call.streamSid) return this.#reject('wrong_stream', m.streamSid)
+    if (m.event === 'dtmf') {
+      this.#deps.bus.publish({ type: 'call.dtmf', callSid: this.#call.callSid, at: this.#deps.now(), digit: m.dtmf.digit })
+      for (const h of this.#handlers) this.#safe(() => h.dtmf?.(m.dtmf.digit))
+    } else if (m.event === 'mark') {
+      for (const h of this.#handlers) this.#safe(() => h.mark?.(m.mark.name))
+    } else {
+      this.finish('stop')
+    }
+  }
+
+  /** Twilio never sends binary frames; count them (31950 is the mirror-image error). */
+  onBinary (): void {
+    this.#reject('binary', 'binary frame')
+  }
+
+  /** Ends the session once: tells handlers, publishes `call.stopped`, logs the accounting. */
+  finish (reason: StopReason): void {
+    if (this.#ended) return
+    this.#ended = true
+    const call = this.#call
+    if (call !== undefined) {
+      for (const h of this.#handlers) {
+        this.#safe(() => {
+          const p = h.stop?.(reason)
+          if (p instanceof Promise) p.catch((err: unknown) => call.log.error({ err }, 'call handler stop failed'))
+        })
+      }
+      const durationMs = this.#deps.now() - call.startedAt
+      const stats = this.#snapshot()
+      call.log.info({ reason, durationMs, stats }, 'media stream stopped')
+      this.#deps.bus.publish({ type: 'call.stopped', callSid: call.callSid, at: this.#deps.now(), streamSid: call.streamSid, reason, durationMs, stats })
+    } else if (Object.keys(this.rejected).length > 0) {
+      this.#log.info({ reason, rejected: this.rejected }, 'media stream ended before start')
+    }
+    this.#deps.onEnd(call, reason)
+  }
+
+  #start (m: StartMessage): void {
+    if (this.#call !== undefined) return this.#reject('duplicate_start', m.streamSid)
+    const s = m.start
+    if (s.mediaFormat.encoding !== 'audio/x-mulaw') {
+      return this.#fatal('unsupported media format', s.mediaFormat.encoding)
+    }
+    const p = s.customParameters
+    const now = this.#deps.now()
+    const log = this.#log.child({ callSid: s.callSid, streamSid: m.streamSid })
+    this.#log = log
+    const encoder = createTwilioEncoder(m.streamSid)
+    this.#encoder = encoder
+    const bidirectional = p.stream === 'connect'
+    const transport = this.#deps.transport
+    const stats: MutableStats = { frames: counts(), bytes: counts(), gapMs: counts(), gaps: counts(), framesOut: 0, rejected: this.rejected }
+    const send = (text: string): boolean => {
+      if (!bidirectional) {
+        if (!this.#warnedSend) log.warn({}, 'refused to send on a unidirectional <Start><Stream> (Twilio 31924)')
+        this.#warnedSend = true
+        return false
+      }
+      if (this.#ended) return false
+      transport.send(text)
+      return true
+    }
+    const call = {
+      callSid: s.callSid,
+      streamSid: m.streamSid,
+      mode: p.mode === 'agent' || p.mode === 'assist' ? p.mode : this.#deps.defaultMode,
+      direction: p.direction === 'outbound' ? 'outbound' : 'inbound',
+      from: p.from ?? '',
+      to: p.to ?? '',
+      tracks: s.tracks,
+      bidirectional,
+      startedAt: now,
+      params: p,
+      log,
+      stats,
+      sendMedia: (payload: string) => {
+        if (!send(encoder.media(payload))) return false
+        stats.framesOut++
+        return true
+      },
+      sendMark: (name: string) => send(encoder.mark(name)),
+      sendClear: () => send(encoder.clear()),
+      end: (code = 1000, reason = 'call ended') => {
+        transport.close(code, reason)
+        this.finish('closed')
+      },
+    } satisfies LiveCall & { stats: MutableStats }
+    this.#call = call
+    log.info({ mode: call.mode, direction: call.direction, tracks: call.tracks, bidirectional, from: call.from, to: call.to }, 'media stream started')
+    this.#deps.bus.publish({
+      type: 'call.started',
+      callSid: call.callSid,
+      at: now,
+      streamSid: call.streamSid,
+      mode: call.mode,
+      direction: call.direction,
+      from: call.from,
+      to: call.to,
+      tracks: call.tracks,
+      bidirectional,
+      startedAt: now,
+    })
+    try {
+      this.#handlers = this.#deps.onStart(call)
+    } catch (err) {
+      log.error({ err }, 'attaching call handlers failed; the stream continues without them')
+    }
+  }
+
+  #media (track: Track, chunk: number, timestamp: number, payload: string): void {
+    const call = this.#call as LiveCall & { stats: MutableStats }
+    const bytes = base64ByteLength(payload)
+    const st = call.stats
+    st.frames[track]++
+    st.bytes[track] += bytes
+    // A frame that starts later than the previous one ended is a gap (lost or withheld audio).
+    if (st.frames[track] > 1) {
+      const expected = this.#lastTs[track] + this.#lastDur[track]
+      if (timestamp > expected + 1) {
+        st.gaps[track]++
+        st.gapMs[track] += timestamp - expected
+      }
+    }
+    this.#lastTs[track] = timestamp
+    this.#lastDur[track] = bytes >>> 3
+    const frame: MediaFrame = { track, chunk, timestamp, payload, bytes }
+    // Hot path: no closure per frame; a throwing handler is counted and the others still run.
+    for (const h of this.#handlers) {
+      if (h.media === undefined) continue
+      try {
+        h.media(frame)
+      } catch (err) {
+        this.#handlerError(err)
+      }
+    }
+    if (timestamp >= this.#nextLevelAt) this.#publishLevels(track, timestamp, payload)
+    if (timestamp >= this.#nextStatsAt) {
+      this.#nextStatsAt = timestamp + STATS_INTERVAL_MS
+      this.#deps.bus.publish({ type: 'call.stats', callSid: call.callSid, at: this.#deps.now(), stats: this.#snapshot() })
+    }
+  }
+
+  #publishLevels (track: Track, timestamp: number, payload: string): void {
+    const call = this.#call as LiveCall
+    this.#levels[track] = mulawLevel(payload)
+    const other: Track = track === 'inbound' ? 'outbound' : 'inbound'
+    // Measure the other track on its own next frame; until then report its last value.
+    if (call.tracks.includes(other) && this.#lastTs[other] + LEVEL_INTERVAL_MS < timestamp) this.#levels[other] = 0
+    this.#nextLevelAt = timestamp + LEVEL_INTERVAL_MS
+    this.#deps.bus.publish({ type: 'call.levels', callSid: call.callSid, at: this.#deps.now(), inbound: this.#levels.inbound, outbound: this.#levels.outbound })
+  }
+
+  #beforeStartFrame (reason: string): void {
+    this.#reject(reason, 'no start yet')
+    if (++this.#beforeStart > MAX_BEFORE_START) this.#fatal('no start message', `${MAX_BEFORE_START} frames before start`)
+  }
+
+  #reject (reason: string, detail: string): void {
+    const n = (this.rejected[reason] ?? 0) + 1
+    this.rejected[reason] = n
+    // One warning per reason per call; the totals are logged at stop.
+    if (n === 1) this.#log.warn({ reason, detail }, 'rejected media-stream message')
+  }
+
+  #fatal (reason: string, detail: string): void {
+    this.#reject(reason.replaceAll(' ', '_'), detail)
+    this.#log.warn({ reason, detail }, 'closing unusable media stream (1008)')
+    this.#deps.transport.close(1008, reason)
+    this.finish('rejected')
+  }
+
+  #snapshot (): MediaStats {
+    const s = (this.#call as LiveCall & { stats: MutableStats }).stats
+    return {
+      frames: { ...s.frames },
+      bytes: { ...s.bytes },
+      gapMs: { ...s.gapMs },
+      gaps: { ...s.gaps },
+      framesOut: s.framesOut,
+      rejected: { ...s.rejected },
+    }
+  }
+
+  #safe (fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      this.#handlerError(err)
+    }
+  }
+
+  #handlerError (err: unknown): void {
+    const n = (this.rejected.handler_error ?? 0) + 1
+    this.rejected.handler_error = n
+    if (n === 1) this.#log.error({ err }, 'call handler threw')
+  }
+}
+
+interface MutableStats {
+  frames: Counts
+  bytes: Counts
+  gapMs: Counts
+  gaps: Counts
+  framesOut: number
+  rejected: Record<string, number>
+}

@@ -1,0 +1,23 @@
+/** Route paths shared by the plugins that serve them and the code that writes them into TwiML. */
+
+/** The Twilio media-stream WebSocket; TwiML stream URLs are derived from this, so they cannot drift. */
+export const MEDIA_STREAM_PATH = '/media'
+
+export const TWILIO_PATHS = {
+  inbound: '/twilio/inbound',
+  outbound: '/twilio/outbound',
+  callStatus: '/twilio/call-status',
+  streamStatus: '/twilio/stream-status',
+  whatsapp: '/twilio/whatsapp',
+  whatsappStatus: '/twilio/whatsapp-status',
+} as const
+
+/** Absolute https URL of one of our routes, as Twilio will call it. */
+export function publicUrl (publicBaseUrl: string, pathAndQuery: string): string {
+  return publicBaseUrl + pathAndQuery
+}
+
+/** The `wss://` URL of the media stream, exactly as written in TwiML (and so as Twilio signs it). */
+export function mediaStreamUrl (publicBaseUrl: string): string {
+  return publicBaseUrl.replace(/^https:/, 'wss:') + MEDIA_STREAM_PATH
+}

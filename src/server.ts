@@ -1,0 +1,42 @@
+/** Entry point, the only file that touches `process`: config → app → listen → drain on signal. */
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.ts'
+import { ConfigError, loadConfig, type Config } from './config.ts'
+import { loggerOptions } from './log.ts'
+
+let config: Config
+try {
+  config = loadConfig(process.env)
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`TalkHint cannot start.\n${err.message}\nSee README.md ("Configuration") or .env.example.\n`)
+    process.exit(78) // EX_CONFIG
+  }
+  throw err
+}
+
+const app = await buildApp(config, {
+  logger: loggerOptions({ level: config.logLevel, logPhoneNumbers: config.logPhoneNumbers, pretty: process.stdout.isTTY === true }),
+})
+
+// Deploys send SIGTERM (fly.toml kill_signal): fail /healthz at once, answer new calls without
+// AI, let live calls finish up to DRAIN_TIMEOUT_S, then close everything in order. A second
+// signal, or the grace delay running out, exits at once.
+closeWithGrace({ delay: (config.drainTimeoutS + 15) * 1000 }, async ({ signal, err }) => {
+  if (err !== undefined) {
+    app.log.error({ err }, 'fatal error, closing')
+  } else {
+    app.lifecycle.startDrain()
+    const live = app.calls.size
+    app.log.info({ signal, liveCalls: live, drainTimeoutS: config.drainTimeoutS }, 'draining: new calls get no AI; waiting for live calls to end')
+    const drained = await app.calls.whenEmpty(config.drainTimeoutS * 1000)
+    app.log.info({ drained, liveCalls: app.calls.size }, drained ? 'all calls ended; shutting down' : 'drain timeout reached; closing remaining calls')
+  }
+  await app.close()
+})
+
+await app.listen({ port: config.port, host: config.host })
+process.send?.({ type: 'listening', port: (app.server.address() as { port: number }).port })
+if (config.dashboardTokenGenerated) {
+  app.log.warn({}, `DASHBOARD_TOKEN is not set, so one was generated for this run. Log in at http://127.0.0.1:${config.port}/ with token: ${config.dashboardToken}`)
+}

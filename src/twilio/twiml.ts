@@ -1,0 +1,82 @@
+/** TwiML for every way a call can go: assist, agent, click-to-call, no-AI fallback, spoken errors. */
+import twilio from 'twilio'
+import type { Mode } from '../config.ts'
+import type { Direction } from '../call/events.ts'
+
+const { VoiceResponse } = twilio.twiml
+
+export interface StreamTarget {
+  /** Absolute wss:// URL of the media route (from PUBLIC_BASE_URL + MEDIA_STREAM_PATH). */
+  readonly streamUrl: string
+  /** Absolute https:// URL of the stream status callback. */
+  readonly statusCallback: string
+}
+
+/** What the media stream learns from `start.customParameters` (the `start` message has no From/To). */
+export interface StreamParams {
+  readonly direction: Direction
+  readonly from: string
+  readonly to: string
+  readonly mode: Mode
+}
+
+const SAY = { voice: 'Polly.Joanna-Neural' } as const
+
+function addParams (stream: ReturnType<ReturnType<InstanceType<typeof VoiceResponse>['start']>['stream']>, params: StreamParams & { stream: 'start' | 'connect' }): void {
+  for (const [name, value] of Object.entries(params)) stream.parameter({ name, value })
+}
+
+/**
+ * Assist mode: fork both tracks to us (`<Start>` goes straight on to the next verb), then ring
+ * the operator. `answerOnBridge` keeps the caller hearing ringback until the operator answers.
+ */
+export function assistTwiml (t: StreamTarget, p: StreamParams, dialTo: string, callerId?: string, say?: string): string {
+  const vr = new VoiceResponse()
+  if (say !== undefined) vr.say(SAY, say)
+  const stream = vr.start().stream({ url: t.streamUrl, track: 'both_tracks', statusCallback: t.statusCallback, statusCallbackMethod: 'POST' })
+  addParams(stream, { ...p, stream: 'start' })
+  vr.dial({ answerOnBridge: true, ...(callerId !== undefined ? { callerId } : {}) }, dialTo)
+  return vr.toString()
+}
+
+/**
+ * Agent mode: a bidirectional `<Connect><Stream>` (inbound track only; anything else is 31941).
+ * TwiML after `<Connect>` runs only if the stream ends without the call ending, e.g. our
+ * server went away: then the caller reaches the operator instead of silence.
+ */
+export function agentTwiml (t: StreamTarget, p: StreamParams, operatorPhone?: string): string {
+  const vr = new VoiceResponse()
+  const stream = vr.connect().stream({ url: t.streamUrl, statusCallback: t.statusCallback, statusCallbackMethod: 'POST' })
+  addParams(stream, { ...p, stream: 'connect' })
+  if (operatorPhone !== undefined) {
+    vr.say(SAY, 'One moment, I am connecting you to a person.')
+    vr.dial({ answerOnBridge: true }, operatorPhone)
+  } else {
+    vr.say(SAY, 'Sorry, the assistant is unavailable right now. Please call again later. Goodbye.')
+  }
+  return vr.toString()
+}
+
+/** The call continues without AI (draining, over capacity): a plain dial, with a sentence in agent mode. */
+export function noAiTwiml (mode: Mode, dialTo: string, callerId?: string): string {
+  const vr = new VoiceResponse()
+  if (mode === 'agent') vr.say(SAY, 'Please hold while I connect you to a person.')
+  vr.dial({ answerOnBridge: true, ...(callerId !== undefined ? { callerId } : {}) }, dialTo)
+  return vr.toString()
+}
+
+/** Speaks one clear sentence and hangs up: never a silent hang-up, never a 500 to Twilio. */
+export function sayAndHangupTwiml (sentence: string): string {
+  const vr = new VoiceResponse()
+  vr.say(SAY, sentence)
+  vr.hangup()
+  return vr.toString()
+}
+
+/** Redirect target for `transfer_to_operator`: says a sentence, then dials the operator. */
+export function transferTwiml (operatorPhone: string, sentence = 'Connecting you to a person now.'): string {
+  const vr = new VoiceResponse()
+  vr.say(SAY, sentence)
+  vr.dial({ answerOnBridge: true }, operatorPhone)
+  return vr.toString()
+}

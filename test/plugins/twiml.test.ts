@@ -1,0 +1,111 @@
+import t from 'tap'
+import { buildTestApp, signedPost, TEST_DASHBOARD_TOKEN, twilioSignature, form } from '../helpers.ts'
+import { parseTwiml, streamParams, verbs } from '../twiml-xml.ts'
+import type { CallEvent } from '../../src/call/events.ts'
+
+const inboundParams = { CallSid: 'CA00000000000000000000000000000001', AccountSid: 'AC1', From: '+14155550100', To: '+15550002222', Direction: 'inbound', CallStatus: 'ringing' }
+
+t.test('assist: <Start><Stream both_tracks> with parameters, then <Dial answerOnBridge> to the operator', async (t) => {
+  const app = await buildTestApp(t)
+  const events: CallEvent[] = []
+  app.bus.subscribe((e) => events.push(e))
+  const res = await app.inject(signedPost('/twilio/inbound', inboundParams))
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /^text\/xml/)
+  const root = parseTwiml(res.body)
+  t.same(verbs(root), ['Start', 'Dial'])
+  const stream = root.children[0].children[0]
+  t.equal(stream.name, 'Stream')
+  t.match(stream.attrs, { url: 'wss://talkhint.example.com/media', track: 'both_tracks', statusCallback: 'https://talkhint.example.com/twilio/stream-status' })
+  t.same(streamParams(stream), { direction: 'inbound', from: '+14155550100', to: '+15550002222', mode: 'assist', stream: 'start' })
+  t.equal(root.children[1].attrs.answerOnBridge, 'true')
+  t.equal(root.children[1].text, '+15550001111')
+  t.match(events, [{ type: 'call.webhook', callSid: inboundParams.CallSid, mode: 'assist', direction: 'inbound', from: '+14155550100', ai: true }])
+})
+
+t.test('agent: <Connect><Stream> (inbound track only) with the same parameters, operator fallback after it', async (t) => {
+  const app = await buildTestApp(t, { MODE: 'agent' })
+  const root = parseTwiml((await app.inject(signedPost('/twilio/inbound', inboundParams))).body)
+  t.same(verbs(root), ['Connect', 'Say', 'Dial'])
+  const stream = root.children[0].children[0]
+  t.equal(stream.attrs.url, 'wss://talkhint.example.com/media')
+  t.notOk(stream.attrs.track, 'no track attribute: Connect allows inbound_track only (31941)')
+  t.same(streamParams(stream), { direction: 'inbound', from: '+14155550100', to: '+15550002222', mode: 'agent', stream: 'connect' })
+})
+
+t.test('outbound: short <Say>, the same <Start><Stream>, then <Dial> to the validated number', async (t) => {
+  const app = await buildTestApp(t)
+  const params = { CallSid: 'CA00000000000000000000000000000002', From: '+15550002222', To: '+15550001111', Direction: 'outbound-api' }
+  const root = parseTwiml((await app.inject(signedPost('/twilio/outbound?to=%2B14155550123', params))).body)
+  t.same(verbs(root), ['Say', 'Start', 'Dial'])
+  t.same(streamParams(root.children[1].children[0]), { direction: 'outbound', from: '+15550002222', to: '+14155550123', mode: 'assist', stream: 'start' })
+  t.match(root.children[2].attrs, { answerOnBridge: 'true', callerId: '+15550002222' })
+  t.equal(root.children[2].text, '+14155550123')
+})
+
+t.test('outbound with a bad number gets a spoken error, not a 500', async (t) => {
+  const app = await buildTestApp(t)
+  for (const query of ['?to=12345', '?to=%2Bnot-a-number', '']) {
+    const res = await app.inject(signedPost(`/twilio/outbound${query}`, { CallSid: 'CA3' }))
+    t.equal(res.statusCode, 200, query)
+    const root = parseTwiml(res.body)
+    t.same(verbs(root), ['Say', 'Hangup'])
+    t.match(root.children[0].text, /not a valid phone number/)
+  }
+})
+
+t.test('assist with no OPERATOR_PHONE: the caller hears why, never a silent hang-up', async (t) => {
+  const app = await buildTestApp(t, { OPERATOR_PHONE: undefined })
+  const root = parseTwiml((await app.inject(signedPost('/twilio/inbound', inboundParams))).body)
+  t.same(verbs(root), ['Say', 'Hangup'])
+  t.match(root.children[0].text, /not set up yet/)
+})
+
+t.test('draining or over MAX_CALLS: the call still connects, without AI', async (t) => {
+  const app = await buildTestApp(t, { MODE: 'agent' })
+  app.lifecycle.startDrain()
+  const root = parseTwiml((await app.inject(signedPost('/twilio/inbound', inboundParams))).body)
+  t.same(verbs(root), ['Say', 'Dial'])
+  t.equal(root.children[1].text, '+15550001111')
+  const assist = await buildTestApp(t, { MAX_CALLS: '1' })
+  // Fill the only slot with a fake live call.
+  assist.calls.add({ callSid: 'CAx', streamSid: 'MZx', log: assist.log } as never)
+  const root2 = parseTwiml((await assist.inject(signedPost('/twilio/inbound', inboundParams))).body)
+  t.same(verbs(root2), ['Dial'], 'assist past MAX_CALLS: a plain dial, no stream')
+})
+
+t.test('every Twilio route rejects a missing or wrong signature with 403 and an empty body', async (t) => {
+  const app = await buildTestApp(t)
+  for (const path of ['/twilio/inbound', '/twilio/outbound?to=%2B14155550123', '/twilio/call-status', '/twilio/stream-status']) {
+    const missing = await app.inject({ method: 'POST', url: path, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form(inboundParams) })
+    t.equal(missing.statusCode, 403, `${path} without signature`)
+    t.equal(missing.body, '')
+    const wrongToken = await app.inject({ ...signedPost(path, inboundParams), headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(path, inboundParams, 'other-token') } })
+    t.equal(wrongToken.statusCode, 403, `${path} signed with another token`)
+    const tampered = signedPost(path, inboundParams)
+    tampered.payload = form({ ...inboundParams, From: '+19995550000' })
+    t.equal((await app.inject(tampered)).statusCode, 403, `${path} with a tampered param`)
+    const otherHost = await app.inject({ ...signedPost(path, inboundParams), headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(path, inboundParams, undefined, 'https://evil.example.com') } })
+    t.equal(otherHost.statusCode, 403, `${path} signed for another host`)
+  }
+})
+
+t.test('status callbacks answer 204 at once and report to the bus', async (t) => {
+  const app = await buildTestApp(t)
+  const events: CallEvent[] = []
+  app.bus.subscribe((e) => events.push(e))
+  const status = await app.inject(signedPost('/twilio/call-status', { CallSid: 'CA9', CallStatus: 'completed', CallDuration: '42' }))
+  t.equal(status.statusCode, 204)
+  t.equal(status.body, '')
+  const stream = await app.inject(signedPost('/twilio/stream-status', { CallSid: 'CA9', StreamSid: 'MZ9', StreamEvent: 'stream-error', StreamError: 'boom', Timestamp: new Date().toISOString() }))
+  t.equal(stream.statusCode, 204)
+  t.match(events, [{ type: 'call.status', callSid: 'CA9', status: 'completed', duration: 42 }])
+})
+
+t.test('GET /twilio/inbound/preview shows the TwiML a call would get, behind the dashboard token', async (t) => {
+  const app = await buildTestApp(t)
+  t.equal((await app.inject('/twilio/inbound/preview')).statusCode, 401)
+  const res = await app.inject({ url: '/twilio/inbound/preview', headers: { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` } })
+  t.equal(res.statusCode, 200)
+  t.same(verbs(parseTwiml(res.body)), ['Start', 'Dial'])
+})

@@ -1,0 +1,41 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../../src/config.ts'
+
+const minimal = { PUBLIC_BASE_URL: 'https://talkhint.example.com', TWILIO_AUTH_TOKEN: 'tok' }
+
+t.test('defaults from a minimal environment', async (t) => {
+  const c = loadConfig(minimal)
+  t.match(c, { port: 8080, host: '0.0.0.0', mode: 'assist', logLevel: 'info', databaseUrl: 'sqlite:./data/talkhint.db', openaiBaseUrl: 'https://api.openai.com/v1', dashboardTokenGenerated: true })
+  t.ok(c.dashboardToken.length >= 32, 'a dashboard token is generated when none is set')
+  t.ok(Object.isFrozen(c))
+})
+
+t.test('PUBLIC_BASE_URL is normalised: lowercase host, no trailing slash', async (t) => {
+  t.equal(loadConfig({ ...minimal, PUBLIC_BASE_URL: 'https://TalkHint.Example.com/' }).publicBaseUrl, 'https://talkhint.example.com')
+  t.equal(loadConfig({ ...minimal, PUBLIC_BASE_URL: 'https://x.example.com/prefix/' }).publicBaseUrl, 'https://x.example.com/prefix')
+})
+
+t.test('one error names every problem', async (t) => {
+  try {
+    loadConfig({ PUBLIC_BASE_URL: 'http://talkhint.example.com', PORT: 'eighty', MODE: 'robot', OPERATOR_PHONE: '555-1234', DATABASE_URL: 'mysql://x', DASHBOARD_TOKEN: 'short' })
+    t.fail('should throw')
+  } catch (err) {
+    t.ok(err instanceof ConfigError)
+    const e = err as ConfigError
+    t.equal(e.code, 'CONFIG_INVALID')
+    t.same(e.problems.length, 7, e.message)
+    t.match(e.message, /PUBLIC_BASE_URL must be an https:\/\/ URL/)
+    t.match(e.message, /TWILIO_AUTH_TOKEN is required/)
+    t.match(e.message, /PORT must be a whole number from 0 to 65535 \(got "eighty"\)/)
+    t.match(e.message, /MODE must be one of assist, agent \(got "robot"\)/)
+    t.match(e.message, /OPERATOR_PHONE must be an E\.164 phone number/)
+    t.match(e.message, /DATABASE_URL must start with sqlite: or postgres:\/\//)
+    t.match(e.message, /DASHBOARD_TOKEN must be at least 12 characters/)
+  }
+})
+
+t.test('missing PUBLIC_BASE_URL and a garbage one are both explained', async (t) => {
+  t.throws(() => loadConfig({ TWILIO_AUTH_TOKEN: 'x' }), /PUBLIC_BASE_URL is required/)
+  t.throws(() => loadConfig({ ...minimal, PUBLIC_BASE_URL: 'not a url' }), /PUBLIC_BASE_URL must be an https:\/\/ URL/)
+  t.throws(() => loadConfig({ ...minimal, PUBLIC_BASE_URL: 'https://x.example.com/?a=1' }), /query string/)
+})
