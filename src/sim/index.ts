@@ -1,0 +1,10 @@
+/** The call simulator's public API: a whole simulated call, or the Twilio-speaking pieces on their own. */
+export { simulateCall, type SimulateOptions, type SimResult } from './simulate.ts'
+export { TwilioStreamClient, type StreamClientOptions } from './stream-client.ts'
+export { PlaybackQueue } from './playback.ts'
+export { createClock, type SimClock } from './clock.ts'
+export { parseTwiml, describeVerbs, type ParsedTwiml, type TwimlStream, type TwimlVerb } from './twiml.ts'
+export { postTwilioWebhook, voiceParams, randomSid, toLocalUrl, type ServerTarget } from './webhook.ts'
+export { FIXTURES, FRAME_BYTES, FRAME_MS, SILENCE_FRAME_B64, framesFromMulaw, loadTrackAudio, type AudioInput, type TrackAudio } from './audio.ts'
+export { formatEvent, formatSummary } from './report.ts'
+export { SimError, type SimErrorCode, type SimEvent, type SimEventListener, type Problem, type CloseInfo, type StreamStats } from './types.ts'
