@@ -1,0 +1,43 @@
+/** The realtime AI bridge: decorates `realtime`, attaches it to every call, pre-warms from webhooks. */
+import fp from 'fastify-plugin'
+import type { FastifyPluginAsync } from 'fastify'
+import { createRealtimeBridge, type RealtimeBridge } from '../src/ai/bridge.ts'
+import { createOpenAIClient } from '../src/ai/openai.ts'
+import { createSdkConnect } from '../src/ai/realtime-connection.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    realtime: RealtimeBridge
+  }
+}
+
+const realtime: FastifyPluginAsync = async (app) => {
+  const { config, bus, calls } = app
+  const log = app.log.child({ part: 'realtime' })
+  const client = createOpenAIClient(config)
+  // The SDK's GA client on OPENAI_BASE_URL; a plain http:// base URL (a local fake) runs over plain TCP.
+  const connect = client === undefined ? undefined : createSdkConnect(client)
+  if (connect === undefined) {
+    log.warn({}, 'OPENAI_API_KEY is not set: the realtime AI bridge is off. Calls still connect, without transcripts, hints or the voice agent.')
+  } else {
+    log.info({ baseUrl: config.openaiBaseUrl, model: config.realtimeModel, transcribeModel: config.transcribeModel }, 'realtime AI bridge on')
+  }
+
+  const bridge = createRealtimeBridge({ connect, config, bus, twilio: app.twilioApi, log, now: app.now })
+  app.decorate('realtime', bridge)
+  const stopUsing = calls.use((call) => bridge.attach(call))
+  const unsubscribe = bus.subscribe((event) => {
+    if (event.type === 'call.webhook' && event.ai) bridge.prewarm(event)
+  })
+
+  // Live calls end first (media-stream's preClose), then every upstream socket still open.
+  const shutdown = async (): Promise<void> => {
+    unsubscribe()
+    stopUsing()
+    bridge.close()
+  }
+  app.addHook('preClose', shutdown)
+  app.addHook('onClose', shutdown)
+}
+
+export default fp(realtime, { name: 'realtime', dependencies: ['core'] })

@@ -1,0 +1,149 @@
+/** The agent's tools (end_call, transfer_to_operator) and the AI-failure fallback, over Twilio REST. */
+import type { LiveCall } from '../call/session.ts'
+import type { Logger } from '../log.ts'
+import type { TwilioApi } from '../twilio/rest.ts'
+import { transferTwiml } from '../twilio/twiml.ts'
+import type { CallContext } from './call-context.ts'
+import { speakEvent, toolOutputEvent, type RealtimeClientEvent } from './events.ts'
+
+export interface ToolConfig { readonly operatorPhone: string | undefined }
+
+export interface AgentToolsOptions {
+  readonly ctx: CallContext
+  readonly log: Logger
+  readonly config: ToolConfig
+  readonly twilio: TwilioApi | undefined
+  /** Sends a client event on the live session; false when none is ready. */
+  readonly send: (event: RealtimeClientEvent) => boolean
+  readonly call: () => LiveCall | undefined
+  /** Longest wait for the goodbye / last sentence to play before acting anyway. */
+  readonly endTimeoutMs?: number
+}
+
+type EndingKind = 'hangup' | 'transfer' | 'fallback'
+interface Ending { kind: EndingKind, awaitResponse: boolean, done: boolean, timer: ReturnType<typeof setTimeout> | undefined }
+
+export const FALLBACK_SENTENCE = 'Sorry, I am having technical trouble. Let me connect you to a person.'
+const GOODBYE = 'Say a short, friendly goodbye to the caller now, in one sentence. Do not ask anything.'
+
+/**
+ * Tool calls are collected while a response streams and run once it is done (a new response
+ * cannot start while one is active). Hanging up or transferring waits until the caller has
+ * heard the last words (the playback ledger goes idle), or `endTimeoutMs` at most.
+ */
+export class AgentTools {
+  #o: AgentToolsOptions
+  #pending: Array<{ callId: string, name: string, args: string }> = []
+  #seen = new Set<string>()
+  #ending: Ending | undefined
+
+  constructor (o: AgentToolsOptions) {
+    this.#o = o
+  }
+
+  /** True once the call is being ended or transferred (no roll-over, no new turns). */
+  get busy (): boolean { return this.#ending !== undefined }
+
+  requested (callId: string, name: string, args: string): void {
+    if (this.#seen.has(callId)) return
+    this.#seen.add(callId)
+    this.#pending.push({ callId, name, args })
+  }
+
+  /** A response finished: either the goodbye we asked for, or one whose tool calls now run. */
+  responseDone (): void {
+    if (this.#ending?.awaitResponse === true) {
+      this.#ending.awaitResponse = false
+      return
+    }
+    const calls = this.#pending
+    this.#pending = []
+    for (const c of calls) this.#run(c.callId, c.name, c.args)
+  }
+
+  /** Everything sent to the caller has played. */
+  playbackIdle (): void {
+    const e = this.#ending
+    if (e !== undefined && !e.awaitResponse) this.#end()
+  }
+
+  /** The media stream is attached: a fallback decided before it can run now. */
+  attached (): void {
+    if (this.#ending?.kind === 'fallback') this.#end()
+  }
+
+  /** The AI is gone: one sentence (spoken by Twilio) and the operator, or the TwiML after <Connect>. */
+  fallback (): void {
+    if (this.#ending?.done === true) return
+    if (this.#ending !== undefined) clearTimeout(this.#ending.timer)
+    this.#ending = { kind: 'fallback', awaitResponse: false, done: false, timer: undefined }
+    this.#end()
+  }
+
+  close (): void {
+    if (this.#ending !== undefined) clearTimeout(this.#ending.timer)
+  }
+
+  #run (callId: string, name: string, args: string): void {
+    const { log, config, send } = this.#o
+    log.info({ tool: name, args: args.slice(0, 200) }, 'agent called a tool')
+    if (this.#ending !== undefined) {
+      send(toolOutputEvent(callId, { ok: false, error: 'The call is already ending.' }))
+      return
+    }
+    if (name === 'end_call') {
+      send(toolOutputEvent(callId, { ok: true }))
+      this.#startEnding('hangup', send(speakEvent(GOODBYE)))
+    } else if (name === 'transfer_to_operator' && config.operatorPhone !== undefined) {
+      send(toolOutputEvent(callId, { ok: true }))
+      this.#startEnding('transfer', false)
+    } else {
+      const error = name === 'transfer_to_operator'
+        ? 'No operator is available right now. Tell the caller and keep helping them.'
+        : `Unknown tool ${name}.`
+      if (name === 'transfer_to_operator') log.warn({}, 'transfer_to_operator needs OPERATOR_PHONE; the agent keeps the call')
+      send(toolOutputEvent(callId, { ok: false, error }))
+      send({ type: 'response.create' })
+    }
+  }
+
+  #startEnding (kind: EndingKind, awaitResponse: boolean): void {
+    const timer = setTimeout(() => { this.#end() }, this.#o.endTimeoutMs ?? 15_000)
+    this.#ending = { kind, awaitResponse, done: false, timer }
+  }
+
+  #end (): void {
+    this.#finish().catch((err: unknown) => this.#o.log.error({ err }, 'ending the call failed'))
+  }
+
+  async #finish (): Promise<void> {
+    const e = this.#ending
+    const call = this.#o.call()
+    if (e === undefined || e.done || call === undefined) return
+    e.done = true
+    clearTimeout(e.timer)
+    const { twilio, config, log, ctx } = this.#o
+    try {
+      if (e.kind === 'hangup') {
+        if (twilio === undefined) {
+          log.error({}, 'end_call cannot hang up without TWILIO_ACCOUNT_SID; ending the media stream instead')
+          return call.end(1000, 'ended by agent')
+        }
+        await twilio.hangupCall(call.callSid)
+        log.info({}, 'agent hung up the call')
+        return
+      }
+      const sentence = e.kind === 'fallback' ? FALLBACK_SENTENCE : undefined
+      if (twilio === undefined || config.operatorPhone === undefined) {
+        // Closing the stream makes Twilio run the TwiML after <Connect>: a sentence, then the operator.
+        return call.end(1011, 'transfer to operator')
+      }
+      await twilio.redirectCall(call.callSid, transferTwiml(config.operatorPhone, sentence))
+      log.info({ reason: e.kind }, 'call transferred to the operator')
+    } catch (err) {
+      log.error({ err, kind: e.kind }, 'Twilio REST call failed')
+      ctx.publish({ type: 'call.error', callSid: ctx.callSid, at: ctx.now(), code: 'TWILIO_API_ERROR', message: `could not ${e.kind === 'hangup' ? 'hang up' : 'transfer'} the call: ${(err as Error).message}` })
+      if (e.kind !== 'hangup') call.end(1011, 'transfer failed')
+    }
+  }
+}

@@ -1,0 +1,74 @@
+/** One upstream Realtime WebSocket behind a small interface; the real one is the `openai` SDK's GA client. */
+import { connect as netConnect } from 'node:net'
+import type OpenAI from 'openai'
+import { OpenAIRealtimeWS } from 'openai/realtime/ws'
+import type { RealtimeClientEvent, RealtimeServerEvent, RealtimeTarget } from './events.ts'
+
+export interface ConnectionHandlers {
+  /** The socket is open; client events may be sent. */
+  onOpen (): void
+  /** Every server event, `error` events included. */
+  onEvent (event: RealtimeServerEvent): void
+  /** Transport failures (handshake refused, reset, unparsable frame); API errors arrive as events. */
+  onError (err: Error): void
+  /** Called once, whoever closed it. */
+  onClose (code: number, reason: string): void
+}
+
+export interface RealtimeConnection {
+  send (event: RealtimeClientEvent): void
+  /** Sends an already-serialized client event (the hot audio path builds these by concatenation); false if the socket is not open. */
+  sendRaw (text: string): boolean
+  /** Bytes queued in the socket but not yet written (backpressure). */
+  readonly bufferedAmount: number
+  close (code?: number, reason?: string): void
+}
+
+/** Opens a connection; the bridge receives this so tests and benchmarks can point it anywhere. */
+export type ConnectRealtime = (target: RealtimeTarget, handlers: ConnectionHandlers) => RealtimeConnection
+
+const HANDSHAKE_TIMEOUT_MS = 10_000
+
+/**
+ * The production connector: `OpenAIRealtimeWS` on the given client (its OPENAI_BASE_URL and key).
+ * The SDK always dials `wss:`; when the base URL is plain `http://` (a local fake, a sidecar
+ * proxy) we hand `ws` a plain TCP socket to the same host and port (PROTOCOL.md C, option a).
+ */
+export function createSdkConnect (client: OpenAI): ConnectRealtime {
+  const base = new URL(client.baseURL)
+  const plain = base.protocol === 'http:'
+  const host = base.hostname.replace(/^\[|\]$/g, '')
+  const port = Number(base.port === '' ? 80 : base.port)
+  const options = {
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    ...(plain ? { createConnection: () => netConnect({ host, port }) } : {}),
+  }
+
+  return (target, h) => {
+    const rt = new OpenAIRealtimeWS({ ...target, options } as ConstructorParameters<typeof OpenAIRealtimeWS>[0], client)
+    const socket = rt.socket
+    let closed = false
+    rt.on('event', (event) => h.onEvent(event))
+    // The SDK reports API `error` events here too; those already reached onEvent.
+    rt.on('error', (err) => { if ((err as { error?: unknown }).error === undefined) h.onError(err) })
+    socket.on('open', () => h.onOpen())
+    socket.on('close', (code, reason) => {
+      if (closed) return
+      closed = true
+      h.onClose(code, reason.toString())
+    })
+    return {
+      send: (event) => { if (socket.readyState === socket.OPEN) rt.send(event) },
+      sendRaw: (text) => {
+        if (socket.readyState !== socket.OPEN) return false
+        socket.send(text)
+        return true
+      },
+      get bufferedAmount () { return socket.bufferedAmount },
+      close: (code = 1000, reason = 'call ended') => {
+        if (socket.readyState === socket.CONNECTING) socket.terminate()
+        else if (socket.readyState === socket.OPEN) rt.close({ code, reason })
+      },
+    }
+  }
+}
