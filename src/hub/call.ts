@@ -1,0 +1,95 @@
+/** One call's record inside the hub: the mutable state behind a UiCall, and its plain copy. */
+import type { CallEvent } from '../call/events.ts'
+import type { TalkMs, UiCall, UiCallInfo, UiError, UiHint, UiLine, UiSummary } from './schema.ts'
+
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+export interface CallState extends Mutable<UiCallInfo> {
+  levels: { remote: number, local: number }
+  talkMs: Mutable<TalkMs>
+  lines: UiLine[]
+  lineById: Map<string, UiLine>
+  hints: Mutable<UiHint>[]
+  hintById: Map<string, Mutable<UiHint>>
+  summary: UiSummary | null
+  errors: UiError[]
+  truncated: boolean
+  /** Local clock of the last event (staleness). */
+  lastEventAt: number
+}
+
+/** The other party's number: the caller on inbound calls, the number dialled on click-to-call. */
+export function remoteOf (direction: 'inbound' | 'outbound', from: string, to: string): string {
+  return direction === 'inbound' ? from : to
+}
+
+/** A fresh record for the call `e` is the first event of; what `e` says about the call is folded in. */
+export function newCall (e: CallEvent): CallState {
+  const c: CallState = {
+    callSid: e.callSid,
+    streamSid: null,
+    direction: null,
+    mode: null,
+    from: '',
+    to: '',
+    remote: '',
+    phase: e.type === 'call.webhook' || e.type === 'call.status' ? 'ringing' : 'live',
+    twilioStatus: null,
+    aiEnabled: null,
+    aiStatus: null,
+    aiDetail: null,
+    agentState: null,
+    createdAt: e.at,
+    startedAt: null,
+    endedAt: null,
+    durationMs: null,
+    endReason: null,
+    levels: { remote: 0, local: 0 },
+    talkMs: { remote: 0, operator: 0, agent: 0 },
+    lines: [],
+    lineById: new Map(),
+    hints: [],
+    hintById: new Map(),
+    summary: null,
+    errors: [],
+    truncated: false,
+    lastEventAt: e.at,
+  }
+  if (e.type === 'call.started') {
+    Object.assign(c, { streamSid: e.streamSid, direction: e.direction, mode: e.mode, from: e.from, to: e.to, remote: remoteOf(e.direction, e.from, e.to), startedAt: e.startedAt })
+  } else if (e.type === 'call.webhook') {
+    Object.assign(c, { direction: e.direction, mode: e.mode, from: e.from, to: e.to, remote: remoteOf(e.direction, e.from, e.to), aiEnabled: e.ai, aiStatus: e.ai ? null : 'off' })
+  } else if (e.type === 'call.status') {
+    c.twilioStatus = e.status
+  }
+  return c
+}
+
+/** A record rebuilt from a UiCall (a peer's snapshot). */
+export function fromView (v: UiCall, at: number): CallState {
+  const hints = v.hints.map((h) => ({ ...h }))
+  return {
+    ...v,
+    levels: { ...v.levels },
+    talkMs: { ...v.talkMs },
+    lines: [...v.lines],
+    lineById: new Map(v.lines.map((l) => [l.itemId, l])),
+    hints,
+    hintById: new Map(hints.map((h) => [h.hintId, h])),
+    errors: [...v.errors],
+    lastEventAt: at,
+  }
+}
+
+/** A plain, JSON-ready copy (what snapshots and call.started carry). */
+export function toView (c: CallState): UiCall {
+  const { lineById: _l, hintById: _h, lastEventAt: _t, ...rest } = c
+  return {
+    ...rest,
+    levels: { ...c.levels },
+    talkMs: { ...c.talkMs },
+    lines: [...c.lines],
+    hints: c.hints.map((h) => ({ ...h })),
+    errors: [...c.errors],
+  }
+}

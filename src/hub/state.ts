@@ -1,0 +1,251 @@
+/** Per-call live state for dashboards: folds call events into calls and emits sequenced UI events. */
+import { speakerForTrack, type CallEvent, type Speaker } from '../call/events.ts'
+import type { TalkMs, UiCall, UiCallInfo, UiEvent, UiHint, UiLine } from './schema.ts'
+import { fromView, newCall, remoteOf, toView, type CallState, type Mutable } from './call.ts'
+
+export interface StateOptions {
+  /** Ended calls kept for late joiners (oldest evicted first). */
+  recentCalls?: number
+  /** Lines and hints kept per call; older ones are dropped and the call marked truncated. */
+  maxLines?: number
+  maxHints?: number
+}
+
+const TERMINAL_STATUS = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled'])
+const MAX_ERRORS = 10
+const EVICTED_MEMORY = 1000
+
+/** Ordering rule shared with the browser store (static/js/store.js): by startMs, then arrival. */
+export function insertLine (lines: UiLine[], line: UiLine): void {
+  let i = lines.length
+  while (i > 0 && (lines[i - 1] as UiLine).startMs > line.startMs) i--
+  lines.splice(i, 0, line)
+}
+
+/**
+ * The hub's model of every call it hears about. `apply` is synchronous and assigns each UI event
+ * the next sequence number, so a snapshot taken between two applies reflects exactly `seq`.
+ */
+export class HubState {
+  #calls = new Map<string, CallState>()
+  #evicted = new Set<string>()
+  #seq = 0
+  #recent: number
+  #maxLines: number
+  #maxHints: number
+
+  constructor (opts: StateOptions = {}) {
+    this.#recent = opts.recentCalls ?? 20
+    this.#maxLines = opts.maxLines ?? 1000
+    this.#maxHints = opts.maxHints ?? 100
+  }
+
+  get seq (): number { return this.#seq }
+  get size (): number { return this.#calls.size }
+  has (callSid: string): boolean { return this.#calls.has(callSid) }
+
+  /**
+   * Folds one call event in; `out` receives the UI events it causes (zero or more), in order.
+   * `receivedAt` is the local clock (staleness is judged by it, not by a producer's clock).
+   */
+  apply (e: CallEvent, out: (ev: UiEvent) => void, receivedAt = e.at): void {
+    if (this.#evicted.has(e.callSid)) return
+    const known = this.#calls.get(e.callSid)
+    const c = known ?? this.#create(e)
+    if (c === undefined) return
+    c.lastEventAt = receivedAt
+    const sid = c.callSid
+    if (known === undefined) {
+      // The new call's info events are already folded into the view that call.started carries.
+      out({ type: 'call.started', seq: ++this.#seq, at: e.at, callSid: sid, call: this.view(sid) as UiCall })
+      if (e.type === 'call.status' && TERMINAL_STATUS.has(e.status)) this.#end(c, e.at, e.status, e.duration === undefined ? undefined : e.duration * 1000, out)
+      if (e.type === 'call.webhook' || e.type === 'call.started' || e.type === 'call.status') return
+    }
+    switch (e.type) {
+      case 'call.webhook':
+        return this.#update(c, e.at, { mode: e.mode, direction: e.direction, from: e.from, to: e.to, remote: remoteOf(e.direction, e.from, e.to), aiEnabled: e.ai, ...(e.ai ? {} : { aiStatus: 'off' as const }) }, out)
+      case 'call.started':
+        return this.#update(c, e.at, {
+          phase: 'live',
+          streamSid: e.streamSid,
+          mode: e.mode,
+          direction: e.direction,
+          startedAt: e.startedAt,
+          endedAt: null,
+          durationMs: null,
+          endReason: null,
+          ...(e.from !== '' ? { from: e.from } : {}),
+          ...(e.to !== '' ? { to: e.to } : {}),
+          remote: remoteOf(e.direction, e.from || c.from, e.to || c.to),
+        }, out)
+      case 'call.status':
+        this.#update(c, e.at, { twilioStatus: e.status }, out)
+        if (TERMINAL_STATUS.has(e.status)) this.#end(c, e.at, e.status, e.duration === undefined ? undefined : e.duration * 1000, out)
+        return
+      case 'call.stopped':
+        return this.#end(c, e.at, e.reason, e.durationMs, out)
+      case 'call.levels': {
+        if (c.phase === 'ended') return
+        const inboundIsRemote = speakerForTrack(c.direction ?? 'inbound', 'inbound') === 'remote'
+        c.levels.remote = round2(inboundIsRemote ? e.inbound : e.outbound)
+        c.levels.local = round2(inboundIsRemote ? e.outbound : e.inbound)
+        return out({ type: 'audio.levels', seq: ++this.#seq, at: e.at, callSid: sid, remote: c.levels.remote, local: c.levels.local })
+      }
+      case 'transcript.partial':
+      case 'transcript.final':
+        return this.#line(c, e, out)
+      case 'hint.delta': {
+        const h = this.#hint(c, e.hintId, e.at)
+        if (h.done) return
+        h.text += e.delta
+        return out({ type: 'hint.delta', seq: ++this.#seq, at: e.at, callSid: sid, hintId: e.hintId, delta: e.delta })
+      }
+      case 'hint.done': {
+        const h = this.#hint(c, e.hintId, e.at)
+        Object.assign(h, { text: e.text, itemId: e.itemId, done: true, superseded: e.superseded })
+        return out({ type: 'hint.done', seq: ++this.#seq, at: e.at, callSid: sid, hint: { ...h } })
+      }
+      case 'agent.state':
+        if (c.phase === 'ended') return
+        c.agentState = e.state
+        return out({ type: 'agent.state', seq: ++this.#seq, at: e.at, callSid: sid, state: e.state })
+      case 'ai.status':
+        c.aiStatus = e.status
+        c.aiDetail = e.detail ?? null
+        return out({ type: 'ai.status', seq: ++this.#seq, at: e.at, callSid: sid, status: e.status, detail: c.aiDetail })
+      case 'call.error': {
+        const error = { code: e.code, message: e.message, at: e.at }
+        c.errors.push(error)
+        if (c.errors.length > MAX_ERRORS) c.errors.shift()
+        return out({ type: 'call.error', seq: ++this.#seq, at: e.at, callSid: sid, error })
+      }
+      case 'call.summary':
+        c.summary = { summary: e.summary, intent: e.intent, actionItems: [...e.actionItems] }
+        return out({ type: 'call.summary', seq: ++this.#seq, at: e.at, callSid: sid, summary: c.summary })
+      default:
+        // call.stats, call.dtmf, call.mark, call.metric: not shown on the dashboard (v1).
+    }
+  }
+
+  /** Ends calls nobody has heard from in `staleMs` (a lost stop event must not pin memory forever). */
+  sweep (now: number, staleMs: number, out: (ev: UiEvent) => void): void {
+    for (const c of this.#calls.values()) {
+      if (c.phase !== 'ended' && now - c.lastEventAt > staleMs) this.#end(c, now, 'stale', undefined, out)
+    }
+  }
+
+  /** Plain, JSON-ready copies of the calls in scope: live ones first, then ended, each oldest first. */
+  calls (scope: string): UiCall[] {
+    if (scope !== '*') {
+      const one = this.view(scope)
+      return one === undefined ? [] : [one]
+    }
+    const live: UiCall[] = []
+    const ended: UiCall[] = []
+    for (const sid of this.#calls.keys()) {
+      const v = this.view(sid) as UiCall
+      ;(v.phase === 'ended' ? ended : live).push(v)
+    }
+    return [...live, ...ended]
+  }
+
+  view (callSid: string): UiCall | undefined {
+    const c = this.#calls.get(callSid)
+    return c === undefined ? undefined : toView(c)
+  }
+
+  /**
+   * Adopts calls this hub never saw start (e.g. a Redis peer's snapshot when an instance joins late).
+   * Known or evicted calls are left alone; adopted calls are announced as `call.started`.
+   */
+  seed (calls: readonly UiCall[], at: number, out: (ev: UiEvent) => void): void {
+    for (const v of calls) {
+      if (this.#calls.has(v.callSid) || this.#evicted.has(v.callSid)) continue
+      const c = fromView(v, at)
+      this.#calls.set(v.callSid, c)
+      out({ type: 'call.started', seq: ++this.#seq, at, callSid: v.callSid, call: this.view(v.callSid) as UiCall })
+      if (c.phase === 'ended') this.#evict(at, out)
+    }
+  }
+
+  #create (e: CallEvent): CallState | undefined {
+    // A bare `call.status` for a call we never saw is still shown (a busy click-to-call should say so);
+    // a stop for one we never saw has nothing to show.
+    if (e.type === 'call.stopped') return undefined
+    const c = newCall(e)
+    this.#calls.set(e.callSid, c)
+    return c
+  }
+
+  #update (c: CallState, at: number, changes: Partial<UiCallInfo>, out: (ev: UiEvent) => void): void {
+    const diff: Record<string, unknown> = {}
+    let any = false
+    for (const [k, v] of Object.entries(changes)) {
+      if ((c as unknown as Record<string, unknown>)[k] === v) continue
+      ;(c as unknown as Record<string, unknown>)[k] = v
+      diff[k] = v
+      any = true
+    }
+    if (any) out({ type: 'call.updated', seq: ++this.#seq, at, callSid: c.callSid, changes: diff as Partial<UiCallInfo> })
+  }
+
+  #end (c: CallState, at: number, reason: string, durationMs: number | undefined, out: (ev: UiEvent) => void): void {
+    if (c.phase === 'ended') return
+    const duration = durationMs ?? (c.startedAt === null ? 0 : Math.max(0, at - c.startedAt))
+    Object.assign(c, { phase: 'ended', endedAt: at, durationMs: duration, endReason: reason, agentState: null, levels: { remote: 0, local: 0 } })
+    out({ type: 'call.ended', seq: ++this.#seq, at, callSid: c.callSid, endedAt: at, durationMs: duration, reason })
+    this.#evict(at, out)
+  }
+
+  #evict (at: number, out: (ev: UiEvent) => void): void {
+    let ended = 0
+    for (const c of this.#calls.values()) if (c.phase === 'ended') ended++
+    for (const c of this.#calls.values()) {
+      if (ended <= this.#recent) break
+      if (c.phase !== 'ended') continue
+      this.#calls.delete(c.callSid)
+      this.#evicted.add(c.callSid)
+      if (this.#evicted.size > EVICTED_MEMORY) this.#evicted.delete(this.#evicted.values().next().value as string)
+      ended--
+      out({ type: 'call.removed', seq: ++this.#seq, at, callSid: c.callSid })
+    }
+  }
+
+  #line (c: CallState, e: Extract<CallEvent, { type: 'transcript.partial' | 'transcript.final' }>, out: (ev: UiEvent) => void): void {
+    const prev = c.lineById.get(e.itemId)
+    if (prev?.final === true) return // a late partial never unsettles a final line
+    const final = e.type === 'transcript.final'
+    const line: UiLine = { itemId: e.itemId, speaker: e.speaker, text: e.text, startMs: e.startMs, endMs: e.endMs, final }
+    if (prev !== undefined) c.lines.splice(c.lines.indexOf(prev), 1)
+    insertLine(c.lines, line)
+    c.lineById.set(e.itemId, line)
+    if (final) addTalk(c.talkMs, e.speaker, e.endMs - e.startMs)
+    if (c.lines.length > this.#maxLines) {
+      const dropped = c.lines.shift() as UiLine
+      c.lineById.delete(dropped.itemId)
+      c.truncated = true
+    }
+    out({ type: e.type, seq: ++this.#seq, at: e.at, callSid: c.callSid, line, talkMs: { ...c.talkMs } })
+  }
+
+  #hint (c: CallState, hintId: string, at: number): Mutable<UiHint> {
+    let h = c.hintById.get(hintId)
+    if (h !== undefined) return h
+    h = { hintId, itemId: null, text: '', done: false, superseded: false, at }
+    c.hints.push(h)
+    c.hintById.set(hintId, h)
+    if (c.hints.length > this.#maxHints) {
+      c.hintById.delete((c.hints.shift() as UiHint).hintId)
+      c.truncated = true
+    }
+    return h
+  }
+}
+
+function addTalk (talk: Mutable<TalkMs>, speaker: Speaker, ms: number): void {
+  if (Number.isFinite(ms) && ms > 0) talk[speaker] += ms
+}
+
+function round2 (n: number): number {
+  return Number.isFinite(n) ? Math.round(Math.min(1, Math.max(0, n)) * 100) / 100 : 0
+}

@@ -1,0 +1,190 @@
+/** The live dashboard: hub socket → store → views, redrawn once per animation frame. */
+import { byId, setText } from './dom.js'
+import { connectHub, hubUrl } from './connection.js'
+import { applyMessage, createStore, sortedCalls } from './store.js'
+import { listKeyboard, renderCallList } from './views/calls.js'
+import { createHeader } from './views/header.js'
+import { renderHints } from './views/hints.js'
+import { TranscriptView } from './views/transcript.js'
+import { setupDial } from './views/dial.js'
+
+const MASK_KEY = 'talkhint.maskNumbers'
+const store = createStore()
+const ui = {
+  conn: byId('conn'),
+  banner: byId('banner'),
+  bannerText: byId('banner-text'),
+  bannerRetry: byId('banner-retry'),
+  mask: byId('mask-toggle'),
+  live: byId('live-calls'),
+  recent: byId('recent-calls'),
+  recentH: byId('recent-h'),
+  liveCount: byId('live-count'),
+  noLive: byId('no-live'),
+  noCall: byId('no-call'),
+  call: byId('call'),
+  hints: { now: byId('hint-now'), list: byId('hint-list'), summary: byId('summary') },
+}
+const header = createHeader()
+const transcript = new TranscriptView(byId('transcript'), byId('jump'), byId('no-lines'))
+
+let selected = null
+/** Until the user picks a call, the newest live call is shown automatically. */
+let autoSelect = true
+/** A call we placed from the form: selected as soon as the hub reports it. */
+let pending = null
+let masked = localStorage.getItem(MASK_KEY) === '1'
+const dirty = { list: false, call: false, levels: false }
+let frame = 0
+
+const serverNow = () => Date.now() + store.serverOffset
+const toLogin = () => window.location.assign('/login')
+
+function select (sid, byUser) {
+  if (byUser) autoSelect = false
+  if (selected === sid) return
+  selected = sid
+  dirty.list = dirty.call = true
+  schedule()
+}
+
+function autoPick () {
+  if (pending !== null && store.calls.has(pending)) {
+    select(pending, true)
+    pending = null
+    return
+  }
+  const current = selected === null ? undefined : store.calls.get(selected)
+  if (!autoSelect && current !== undefined) return
+  const { live, ended } = sortedCalls(store)
+  const pick = live[0] ?? (current ?? ended[0])
+  if (pick !== undefined) select(pick.callSid, false)
+}
+
+function onMessage (msg) {
+  // Keep the call being read when the hub forgets it (evicted from its recent list, or absent from a resync).
+  const keep = (msg.type === 'snapshot' || (msg.type === 'call.removed' && msg.callSid === selected)) && selected !== null ? store.calls.get(selected) : undefined
+  const r = applyMessage(store, msg)
+  if (keep !== undefined && !store.calls.has(keep.callSid)) store.calls.set(keep.callSid, keep)
+  if (r.kind === 'version') return showBanner('The server was updated. Reload the page to continue.', 'Reload', () => window.location.reload())
+  if (r.kind === 'snapshot') {
+    dirty.list = dirty.call = true
+    autoPick()
+  } else if (r.kind === 'event') {
+    if (r.type === 'audio.levels') {
+      if (r.callSid === selected) dirty.levels = true
+    } else {
+      if (r.type.startsWith('call.')) dirty.list = true
+      if (r.type === 'ai.status') dirty.list = true
+      if (r.callSid === selected) dirty.call = true
+      if (r.type === 'call.started' || r.type === 'call.removed') autoPick()
+    }
+  } else {
+    return
+  }
+  schedule()
+}
+
+function schedule () {
+  if (frame === 0) frame = window.requestAnimationFrame(render)
+}
+
+function render () {
+  frame = 0
+  const now = serverNow()
+  if (dirty.list) {
+    const { live, ended } = sortedCalls(store)
+    const ctx = { selected, masked, now, onSelect: (sid) => select(sid, true) }
+    renderCallList(ui.live, live, ctx)
+    renderCallList(ui.recent, ended, ctx)
+    setText(ui.liveCount, String(live.length))
+    ui.noLive.hidden = live.length > 0
+    ui.recentH.hidden = ended.length === 0
+    document.title = live.length > 0 ? `(${live.length}) TalkHint · Live` : 'TalkHint · Live'
+  }
+  const call = selected === null ? undefined : store.calls.get(selected)
+  ui.noCall.hidden = call !== undefined
+  ui.call.hidden = call === undefined
+  if (call !== undefined && dirty.call) {
+    header.render(call, { masked, now })
+    transcript.render(call)
+    renderHints(ui.hints, call)
+  } else if (call !== undefined && dirty.levels) {
+    header.levels(call)
+  }
+  dirty.list = dirty.call = dirty.levels = false
+}
+
+// Durations tick once a second without waiting for events.
+setInterval(() => {
+  const now = serverNow()
+  const call = selected === null ? undefined : store.calls.get(selected)
+  if (call !== undefined) header.tick(call, now)
+  if (ui.live.children.length > 0) {
+    dirty.list = true
+    schedule()
+  }
+}, 1000)
+
+function showBanner (text, action, onAction) {
+  ui.banner.hidden = false
+  ui.bannerText.textContent = text
+  ui.bannerRetry.textContent = action
+  ui.bannerRetry.hidden = action === null
+  ui.bannerRetry.onclick = onAction
+}
+
+let countdown = 0
+function onState (s) {
+  clearInterval(countdown)
+  document.body.classList.toggle('offline', s.state !== 'open')
+  ui.conn.dataset.state = s.state === 'open' ? 'live' : s.attempt === 0 ? 'connecting' : 'down'
+  if (s.state === 'open') {
+    setText(ui.conn, 'Live')
+    if (!ui.banner.hidden) {
+      showBanner('Reconnected. Everything is back in sync.', null, null)
+      ui.banner.dataset.kind = 'ok'
+      setTimeout(() => { if (ui.conn.dataset.state === 'live') ui.banner.hidden = true }, 2500)
+    }
+    return
+  }
+  if (s.state === 'connecting') {
+    setText(ui.conn, s.attempt === 0 ? 'Connecting…' : 'Reconnecting…')
+    if (s.attempt > 0) {
+      ui.banner.dataset.kind = 'down'
+      showBanner('Connection lost. Reconnecting now…', null, null)
+    }
+    return
+  }
+  setText(ui.conn, 'Offline')
+  ui.banner.dataset.kind = 'down'
+  const why = s.lastClose === 1013 ? 'The dashboard fell behind and is resyncing.' : 'Connection lost; what you see may be out of date.'
+  const update = () => {
+    const secs = Math.max(0, Math.ceil((s.retryAt - Date.now()) / 1000))
+    showBanner(`${why} Reconnecting in ${secs} s…`, 'Retry now', () => hub.retryNow())
+  }
+  update()
+  countdown = setInterval(update, 1000)
+}
+
+ui.mask.setAttribute('aria-pressed', String(masked))
+ui.mask.addEventListener('click', () => {
+  masked = !masked
+  localStorage.setItem(MASK_KEY, masked ? '1' : '0')
+  ui.mask.setAttribute('aria-pressed', String(masked))
+  dirty.list = dirty.call = true
+  schedule()
+})
+listKeyboard(byId('live-calls').parentElement)
+
+setupDial({
+  onUnauthorized: toLogin,
+  onStarted: (sid) => {
+    pending = sid
+    autoPick()
+  },
+})
+
+const hub = connectHub({ url: hubUrl(), onMessage, onState, onUnauthorized: toLogin })
+// For tests and debugging in the console: read-only views of the state.
+Object.defineProperty(window, 'talkhint', { value: Object.freeze({ store, get selected () { return selected } }) })

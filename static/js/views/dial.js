@@ -1,0 +1,47 @@
+/** "Call a number": POST /api/calls, with the API's own error message shown next to the field. */
+import { byId } from '../dom.js'
+
+/** @param {{ onStarted: (callSid: string) => void, onUnauthorized: () => void }} opts */
+export function setupDial (opts) {
+  const form = byId('dial')
+  const input = byId('dial-to')
+  const button = byId('dial-go')
+  const msg = byId('dial-msg')
+  const say = (text, kind) => {
+    msg.textContent = text
+    msg.dataset.kind = kind
+    input.setAttribute('aria-invalid', kind === 'error' ? 'true' : 'false')
+  }
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    const to = input.value.trim()
+    if (to === '') {
+      say('Enter a number in international form, like +14155550100.', 'error')
+      input.focus()
+      return
+    }
+    button.disabled = true
+    say('Placing the call…', 'info')
+    try {
+      const res = await fetch('/api/calls', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ to }),
+      })
+      if (res.status === 401) return opts.onUnauthorized()
+      const body = await res.json().catch(() => ({}))
+      if (!res.ok) {
+        say(body.message ?? `The call could not be placed (HTTP ${res.status}).`, 'error')
+        input.focus()
+        return
+      }
+      say('Ringing your phone now. Answer it and we connect you.', 'ok')
+      input.value = ''
+      if (typeof body.callSid === 'string') opts.onStarted(body.callSid)
+    } catch {
+      say('Could not reach the server. Check your connection and try again.', 'error')
+    } finally {
+      button.disabled = false
+    }
+  })
+}
