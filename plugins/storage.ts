@@ -1,0 +1,30 @@
+/** Storage: decorates `store` and `recorder`; migrates at start-up, records call events, purges old data. */
+import fp from 'fastify-plugin'
+import type { FastifyPluginAsync } from 'fastify'
+import { startStorage } from '../src/storage/service.ts'
+import type { Store } from '../src/storage/store.ts'
+import type { Recorder } from '../src/storage/recorder.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    store: Store
+    /** Queues writes (call events are recorded automatically; WhatsApp messages are enqueued here). */
+    recorder: Recorder
+  }
+}
+
+const storage: FastifyPluginAsync = async (app) => {
+  const service = await startStorage({
+    databaseUrl: app.config.databaseUrl,
+    bus: app.bus,
+    log: app.log.child({ part: 'storage' }),
+    now: app.now,
+    retentionDays: app.config.retentionDays,
+  })
+  app.decorate('store', service.store)
+  app.decorate('recorder', service.recorder)
+  // onClose runs after the media sockets closed in preClose: their last events are already queued.
+  app.addHook('onClose', async () => service.close())
+}
+
+export default fp(storage, { name: 'storage', dependencies: ['core'] })

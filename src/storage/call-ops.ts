@@ -1,0 +1,51 @@
+/** Which write each call event implies (pure): the recorder's mapping from the bus to the store. */
+import { isE164 } from '../config.ts'
+import type { CallEvent, Direction } from '../call/events.ts'
+import { TERMINAL_CALL_STATUSES, type WriteOp } from './store.ts'
+
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_CALL_STATUSES)
+
+/** The remote party of a call, when it is a phone number. */
+export function contactOf (direction: Direction, from: string, to: string): string | undefined {
+  const phone = direction === 'inbound' ? from : to
+  return isE164(phone) ? phone : undefined
+}
+
+const nonEmpty = (v: string): string | undefined => v === '' ? undefined : v
+
+/** The write a call event implies, if any (pure). */
+export function opForEvent (e: CallEvent): WriteOp | undefined {
+  const base = { callSid: e.callSid, at: e.at }
+  switch (e.type) {
+    case 'call.webhook':
+    case 'call.started':
+      return {
+        op: 'call',
+        ...base,
+        patch: {
+          direction: e.direction,
+          from: nonEmpty(e.from),
+          to: nonEmpty(e.to),
+          contactPhone: contactOf(e.direction, e.from, e.to),
+          mode: e.mode,
+          ...(e.type === 'call.webhook' ? (e.ai ? {} : { aiStatus: 'off' }) : { startedAt: e.startedAt }),
+        },
+      }
+    case 'call.status':
+      return { op: 'call', ...base, patch: { status: e.status, durationS: e.duration, endedAt: TERMINAL.has(e.status) ? e.at : undefined } }
+    case 'ai.status':
+      return { op: 'call', ...base, patch: { aiStatus: e.status } }
+    case 'call.stopped':
+      return { op: 'call', ...base, patch: { endedAt: e.at, streamMs: e.durationMs } }
+    case 'transcript.final':
+      if (e.text.trim() === '') return undefined
+      return { op: 'utterance', ...base, itemId: e.itemId, speaker: e.speaker, text: e.text, startMs: e.startMs, endMs: e.endMs }
+    case 'hint.done':
+      if (e.text.trim() === '') return undefined
+      return { op: 'hint', ...base, hintId: e.hintId, itemId: e.itemId, text: e.text, superseded: e.superseded }
+    case 'call.summary':
+      return { op: 'summary', ...base, summary: e.summary, intent: e.intent, actionItems: e.actionItems }
+    default:
+      return undefined
+  }
+}

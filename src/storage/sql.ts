@@ -1,0 +1,265 @@
+/** The SQL both engines run, built once with `?` placeholders, so SQLite and PostgreSQL behave the same. */
+import type { CallQuery, WriteOp } from './store.ts'
+import { TERMINAL_CALL_STATUSES, statusRankSql } from './store.ts'
+import { fts5Term, tsqueryTerm } from './search.ts'
+
+export type Dialect = 'sqlite' | 'postgres'
+export type Param = string | number | boolean | null
+export interface Stmt { readonly text: string, readonly params: readonly Param[] }
+
+const least = (d: Dialect, a: string, b: string): string => d === 'sqlite' ? `MIN(${a}, ${b})` : `LEAST(${a}, ${b})`
+const bool = (d: Dialect, v: boolean): Param => d === 'sqlite' ? (v ? 1 : 0) : v
+const terminal = TERMINAL_CALL_STATUSES.map((s) => `'${s}'`).join(', ')
+
+/** Creates the call row if it does not exist yet (an utterance may arrive before the webhook's row). */
+export function ensureCall (callSid: string, at: number): Stmt {
+  return { text: 'INSERT INTO calls (call_sid, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT (call_sid) DO NOTHING', params: [callSid, at, at] }
+}
+
+/** Creates the contact if needed; a name (WhatsApp profile name) only fills an empty one. */
+export function ensureContact (phone: string, at: number, name?: string): Stmt {
+  return {
+    text: 'INSERT INTO contacts (phone, name, created_at, updated_at) VALUES (?, ?, ?, ?) ' +
+      'ON CONFLICT (phone) DO UPDATE SET name = COALESCE(contacts.name, excluded.name)',
+    params: [phone, name ?? null, at, at],
+  }
+}
+
+type Of<K extends WriteOp['op']> = Extract<WriteOp, { op: K }>
+
+/**
+ * Who and how are set by the first event that knows them (the signed webhook, normally; the
+ * stream's start parameters when the webhook was missed); later events fill only what is missing.
+ */
+function callUpsert (d: Dialect, op: Of<'call'>): Stmt {
+  const p = op.patch
+  return {
+    text: `INSERT INTO calls (call_sid, direction, from_number, to_number, contact_phone, mode, status, ai_status,
+        started_at, ended_at, duration_s, stream_ms, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (call_sid) DO UPDATE SET
+        direction = COALESCE(calls.direction, excluded.direction),
+        from_number = COALESCE(calls.from_number, excluded.from_number),
+        to_number = COALESCE(calls.to_number, excluded.to_number),
+        contact_phone = COALESCE(calls.contact_phone, excluded.contact_phone),
+        mode = COALESCE(calls.mode, excluded.mode),
+        status = CASE WHEN calls.status IN (${terminal}) THEN calls.status ELSE COALESCE(excluded.status, calls.status) END,
+        ai_status = COALESCE(excluded.ai_status, calls.ai_status),
+        started_at = COALESCE(calls.started_at, excluded.started_at),
+        ended_at = COALESCE(calls.ended_at, excluded.ended_at),
+        duration_s = COALESCE(excluded.duration_s, calls.duration_s),
+        stream_ms = COALESCE(excluded.stream_ms, calls.stream_ms),
+        created_at = ${least(d, 'calls.created_at', 'excluded.created_at')},
+        updated_at = excluded.updated_at`,
+    params: [op.callSid, p.direction ?? null, p.from ?? null, p.to ?? null, p.contactPhone ?? null, p.mode ?? null,
+      p.status ?? null, p.aiStatus ?? null, p.startedAt ?? null, p.endedAt ?? null, p.durationS ?? null,
+      p.streamMs ?? null, op.at, op.at],
+  }
+}
+
+const rank = statusRankSql('messages.status')
+const rankNew = statusRankSql('excluded.status')
+
+/** The statements for one op, in order. `seen` holds calls already ensured in this batch. */
+export function opStatements (d: Dialect, op: WriteOp, seen: Set<string>): Stmt[] {
+  const out: Stmt[] = []
+  const ensure = (callSid: string, at: number): void => {
+    if (!seen.has(callSid)) out.push(ensureCall(callSid, at))
+    seen.add(callSid)
+  }
+  switch (op.op) {
+    case 'call':
+      if (op.patch.contactPhone !== undefined) out.push(ensureContact(op.patch.contactPhone, op.at))
+      out.push(callUpsert(d, op))
+      seen.add(op.callSid)
+      break
+    case 'utterance':
+      ensure(op.callSid, op.at)
+      out.push(utteranceRows([op]))
+      break
+    case 'hint':
+      ensure(op.callSid, op.at)
+      out.push(hintRows(d, [op]))
+      break
+    case 'summary':
+      ensure(op.callSid, op.at)
+      out.push({
+        text: `INSERT INTO summaries (call_sid, summary, intent, action_items, created_at) VALUES (?, ?, ?, ?, ?)
+          ON CONFLICT (call_sid) DO UPDATE SET summary = excluded.summary, intent = excluded.intent,
+          action_items = excluded.action_items, created_at = excluded.created_at`,
+        params: [op.callSid, op.summary, op.intent, JSON.stringify(op.actionItems), op.at],
+      })
+      break
+    case 'message':
+      if (op.contactPhone !== null) out.push(ensureContact(op.contactPhone, op.at, op.profileName))
+      out.push({
+        // A status callback may have created the row first (it can beat the send's response).
+        text: `INSERT INTO messages (message_sid, direction, contact_phone, from_number, to_number, body, num_media, status,
+            error_code, error_message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (message_sid) DO UPDATE SET body = COALESCE(messages.body, excluded.body),
+            num_media = excluded.num_media, contact_phone = COALESCE(messages.contact_phone, excluded.contact_phone),
+            status = CASE WHEN ${rank} <= ${rankNew} THEN excluded.status ELSE messages.status END,
+            error_code = COALESCE(excluded.error_code, messages.error_code),
+            error_message = COALESCE(excluded.error_message, messages.error_message),
+            created_at = ${least(d, 'messages.created_at', 'excluded.created_at')}`,
+        params: [op.sid, op.direction, op.contactPhone, op.from, op.to, op.body, op.numMedia, op.status,
+          op.errorCode ?? null, op.errorMessage ?? null, op.at, op.at],
+      })
+      break
+    case 'message.status':
+      out.push({
+        // Callbacks arrive out of order: the status only moves forward (see MESSAGE_STATUS_RANK).
+        text: `INSERT INTO messages (message_sid, direction, contact_phone, from_number, to_number, body, num_media, status,
+            error_code, created_at, updated_at) VALUES (?, 'outbound', ?, ?, ?, NULL, 0, ?, ?, ?, ?)
+          ON CONFLICT (message_sid) DO UPDATE SET
+            status = CASE WHEN ${rank} <= ${rankNew} THEN excluded.status ELSE messages.status END,
+            error_code = COALESCE(excluded.error_code, messages.error_code),
+            updated_at = excluded.updated_at`,
+        params: [op.sid, op.contactPhone ?? null, op.from ?? '', op.to ?? '', op.status, op.errorCode ?? null, op.at, op.at],
+      })
+      break
+  }
+  return out
+}
+
+const marks = (rows: number, cols: number): string =>
+  Array.from({ length: rows }, () => `(${Array.from({ length: cols }, () => '?').join(', ')})`).join(', ')
+
+/** One INSERT for many utterances (keys must be unique within it: PostgreSQL refuses a row updated twice). */
+function utteranceRows (ops: ReadonlyArray<Of<'utterance'>>): Stmt {
+  return {
+    text: `INSERT INTO utterances (call_sid, item_id, speaker, text, start_ms, end_ms, created_at) VALUES ${marks(ops.length, 7)}
+      ON CONFLICT (call_sid, item_id) DO UPDATE SET speaker = excluded.speaker, text = excluded.text,
+      start_ms = excluded.start_ms, end_ms = excluded.end_ms`,
+    params: ops.flatMap((op) => [op.callSid, op.itemId, op.speaker, op.text, Math.round(op.startMs), Math.round(op.endMs), op.at]),
+  }
+}
+
+function hintRows (d: Dialect, ops: ReadonlyArray<Of<'hint'>>): Stmt {
+  return {
+    text: `INSERT INTO hints (call_sid, hint_id, item_id, text, superseded, created_at) VALUES ${marks(ops.length, 6)}
+      ON CONFLICT (call_sid, hint_id) DO UPDATE SET text = excluded.text, superseded = excluded.superseded`,
+    params: ops.flatMap((op) => [op.callSid, op.hintId, op.itemId, op.text, bool(d, op.superseded), op.at]),
+  }
+}
+
+/**
+ * The statements for a whole batch (one transaction): missing call rows first, in one INSERT;
+ * then call, summary and message ops in order; then all utterances and all hints as one
+ * multi-row upsert each (a repeated key keeps its first time and its last content, exactly
+ * what applying the ops one by one gives). A round trip per statement is what limits
+ * PostgreSQL, so this is ~3 statements per batch instead of one per op.
+ */
+export function batchStatements (d: Dialect, ops: readonly WriteOp[]): Stmt[] {
+  const needed = new Map<string, number>()
+  const utterances = new Map<string, Of<'utterance'>>()
+  const hints = new Map<string, Of<'hint'>>()
+  const rest: WriteOp[] = []
+  const patched = new Set<string>()
+  for (const op of ops) {
+    // A row is created here only for calls no earlier op in the batch created (as one by one would).
+    if (op.op === 'call') patched.add(op.callSid)
+    else if ((op.op === 'utterance' || op.op === 'hint' || op.op === 'summary') && !needed.has(op.callSid) && !patched.has(op.callSid)) needed.set(op.callSid, op.at)
+    if (op.op === 'utterance') {
+      const key = `${op.callSid}\u0000${op.itemId}`
+      const prev = utterances.get(key)
+      utterances.set(key, prev === undefined ? op : { ...op, at: prev.at })
+    } else if (op.op === 'hint') {
+      const key = `${op.callSid}\u0000${op.hintId}`
+      const prev = hints.get(key)
+      hints.set(key, prev === undefined ? op : { ...op, at: prev.at })
+    } else {
+      rest.push(op)
+    }
+  }
+  const out: Stmt[] = []
+  if (needed.size > 0) {
+    out.push({
+      text: `INSERT INTO calls (call_sid, created_at, updated_at) VALUES ${marks(needed.size, 3)} ON CONFLICT (call_sid) DO NOTHING`,
+      params: [...needed].flatMap(([sid, at]) => [sid, at, at]),
+    })
+  }
+  const seen = new Set([...needed.keys(), ...patched])
+  for (const op of rest) out.push(...opStatements(d, op, seen))
+  if (utterances.size > 0) out.push(utteranceRows([...utterances.values()]))
+  if (hints.size > 0) out.push(hintRows(d, [...hints.values()]))
+  return out
+}
+
+const CALL_COLUMNS = `c.call_sid, c.direction, c.from_number, c.to_number, c.contact_phone, c.mode, c.status, c.ai_status,
+  c.created_at, c.started_at, c.ended_at, c.duration_s, c.stream_ms, ct.name AS contact_name, s.summary AS summary_text,
+  (SELECT count(*) FROM utterances u WHERE u.call_sid = c.call_sid) AS utterance_count`
+const CALL_FROM = 'FROM calls c LEFT JOIN contacts ct ON ct.phone = c.contact_phone LEFT JOIN summaries s ON s.call_sid = c.call_sid'
+
+/** Calls whose transcript contains `term` (prefix), as a subquery on call_sid. */
+function termFilter (d: Dialect, term: string): Stmt {
+  return d === 'sqlite'
+    ? { text: 'c.call_sid IN (SELECT u.call_sid FROM utterances_fts f JOIN utterances u ON u.id = f.rowid WHERE utterances_fts MATCH ?)', params: [fts5Term(term)] }
+    : { text: "c.call_sid IN (SELECT u.call_sid FROM utterances u WHERE u.tsv @@ to_tsquery('simple', ?))", params: [tsqueryTerm(term)] }
+}
+
+/** Newest first, keyset-paginated on (created_at, call_sid); fetches one extra row to know if more exist. */
+export function listCallsSql (d: Dialect, q: CallQuery): Stmt {
+  const where: string[] = []
+  const params: Param[] = []
+  if (q.phone !== undefined) { where.push('c.contact_phone = ?'); params.push(q.phone) }
+  if (q.since !== undefined) { where.push('c.created_at >= ?'); params.push(q.since) }
+  if (q.until !== undefined) { where.push('c.created_at < ?'); params.push(q.until) }
+  if (q.cursor !== undefined) { where.push('(c.created_at, c.call_sid) < (?, ?)'); params.push(q.cursor.at, q.cursor.sid) }
+  for (const term of q.terms ?? []) {
+    const f = termFilter(d, term)
+    where.push(f.text)
+    params.push(...f.params)
+  }
+  const text = `SELECT ${CALL_COLUMNS} ${CALL_FROM}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY c.created_at DESC, c.call_sid DESC LIMIT ?`
+  return { text, params: [...params, q.limit + 1] }
+}
+
+/** Utterances of the given calls that match any of the terms, in call order (first match per call wins). */
+export function matchesSql (d: Dialect, terms: readonly string[], sids: readonly string[]): Stmt {
+  const marks = sids.map(() => '?').join(', ')
+  const cols = 'u.call_sid, u.item_id, u.speaker, u.text, u.start_ms'
+  return d === 'sqlite'
+    ? {
+        text: `SELECT ${cols} FROM utterances_fts f JOIN utterances u ON u.id = f.rowid
+          WHERE utterances_fts MATCH ? AND u.call_sid IN (${marks}) ORDER BY u.call_sid, u.start_ms, u.id`,
+        params: [terms.map(fts5Term).join(' OR '), ...sids],
+      }
+    : {
+        text: `SELECT ${cols} FROM utterances u WHERE u.tsv @@ to_tsquery('simple', ?) AND u.call_sid IN (${marks})
+          ORDER BY u.call_sid, u.start_ms, u.id`,
+        params: [terms.map(tsqueryTerm).join(' | '), ...sids],
+      }
+}
+
+export const CALL_BY_SID = `SELECT ${CALL_COLUMNS} ${CALL_FROM} WHERE c.call_sid = ?`
+export const CALLS_BY_CONTACT = `SELECT ${CALL_COLUMNS} ${CALL_FROM} WHERE c.contact_phone = ? ORDER BY c.created_at DESC, c.call_sid DESC LIMIT ?`
+export const UTTERANCES_OF_CALL = 'SELECT item_id, speaker, text, start_ms, end_ms, created_at FROM utterances WHERE call_sid = ? ORDER BY start_ms, id'
+export const HINTS_OF_CALL = 'SELECT hint_id, item_id, text, superseded, created_at FROM hints WHERE call_sid = ? ORDER BY created_at, id'
+export const SUMMARY_OF_CALL = 'SELECT summary, intent, action_items, created_at FROM summaries WHERE call_sid = ?'
+export const CONTACT_BY_PHONE = 'SELECT phone, name, notes, created_at, updated_at FROM contacts WHERE phone = ?'
+const MESSAGE_COLUMNS = `id, message_sid, direction, contact_phone, from_number, to_number, body, num_media, status,
+  error_code, error_message, created_at, updated_at`
+export const MESSAGES_BY_CONTACT = `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE contact_phone = ? ORDER BY created_at DESC, id DESC LIMIT ?`
+export const MESSAGE_BY_SID = `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE message_sid = ?`
+export const PURGE_CALLS = 'DELETE FROM calls WHERE created_at < ?'
+export const PURGE_MESSAGES = 'DELETE FROM messages WHERE created_at < ?'
+
+/** Upserts a contact's name and notes; `keep*` flags keep the stored value when the patch omits it. */
+export function contactUpsert (phone: string, name: string | null, notes: string | null, keepName: boolean, keepNotes: boolean, at: number): Stmt {
+  return {
+    text: `INSERT INTO contacts (phone, name, notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (phone) DO UPDATE SET
+        name = CASE WHEN ? = 1 THEN contacts.name ELSE excluded.name END,
+        notes = CASE WHEN ? = 1 THEN contacts.notes ELSE excluded.notes END,
+        updated_at = excluded.updated_at`,
+    params: [phone, name, notes, at, at, keepName ? 1 : 0, keepNotes ? 1 : 0],
+  }
+}
+
+/** Rewrites `?` placeholders as PostgreSQL's $1, $2, … (none of our SQL has a literal `?`). */
+export function toPg (text: string): string {
+  let n = 0
+  return text.replace(/\?/g, () => `$${++n}`)
+}

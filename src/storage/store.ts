@@ -1,0 +1,229 @@
+/** The storage interface every engine implements (SQLite and PostgreSQL), with its records and write ops. */
+import type { Mode } from '../config.ts'
+import type { Direction, Speaker } from '../call/events.ts'
+
+export type Engine = 'sqlite' | 'postgres'
+export type MessageDirection = 'inbound' | 'outbound'
+
+export interface Contact {
+  readonly phone: string
+  readonly name: string | null
+  readonly notes: string | null
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+export interface CallRecord {
+  readonly callSid: string
+  readonly direction: Direction | null
+  readonly from: string | null
+  readonly to: string | null
+  /** The remote party (E.164): `from` for inbound, `to` for outbound; null when not a phone number. */
+  readonly contactPhone: string | null
+  readonly contactName: string | null
+  readonly mode: Mode | null
+  /** Twilio CallStatus (terminal statuses are never overwritten by late non-terminal callbacks). */
+  readonly status: string | null
+  readonly aiStatus: string | null
+  /** When we first heard of the call (ms since epoch): the sort key of the history. */
+  readonly createdAt: number
+  readonly startedAt: number | null
+  readonly endedAt: number | null
+  /** Twilio's CallDuration when known, else the media stream's length, in seconds. */
+  readonly durationS: number | null
+  readonly utteranceCount: number
+  readonly summary: string | null
+}
+
+export interface Utterance {
+  readonly itemId: string
+  readonly speaker: Speaker
+  readonly text: string
+  readonly startMs: number
+  readonly endMs: number
+  readonly at: number
+}
+
+export interface Hint {
+  readonly hintId: string
+  readonly itemId: string
+  readonly text: string
+  readonly superseded: boolean
+  readonly at: number
+}
+
+export interface Summary {
+  readonly summary: string
+  readonly intent: string
+  readonly actionItems: readonly string[]
+  readonly at: number
+}
+
+export interface Message {
+  readonly id: number
+  /** Twilio MessageSid; null for a send Twilio refused before creating a message. */
+  readonly sid: string | null
+  readonly direction: MessageDirection
+  readonly contactPhone: string | null
+  readonly from: string
+  readonly to: string
+  readonly body: string | null
+  readonly numMedia: number
+  /** Twilio MessageStatus: queued, sent, delivered, read, failed, undelivered, received… */
+  readonly status: string
+  readonly errorCode: number | null
+  readonly errorMessage: string | null
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+export interface CallDetail {
+  readonly call: CallRecord
+  readonly utterances: readonly Utterance[]
+  readonly hints: readonly Hint[]
+  readonly summary: Summary | null
+}
+
+/** Keyset position in the newest-first call list. */
+export interface CallCursor { readonly at: number, readonly sid: string }
+
+export interface CallQuery {
+  /** Remote party (E.164). */
+  readonly phone?: string
+  /** Inclusive lower / exclusive upper bound on the call time (ms since epoch). */
+  readonly since?: number
+  readonly until?: number
+  /** Words that must all occur in the call's transcript (prefix match, case-insensitive). */
+  readonly terms?: readonly string[]
+  readonly limit: number
+  readonly cursor?: CallCursor
+}
+
+export interface CallListItem extends CallRecord {
+  /** With a search: the first utterance that matched. */
+  readonly match?: { readonly itemId: string, readonly speaker: Speaker, readonly text: string, readonly startMs: number }
+}
+
+export interface CallPage { readonly calls: readonly CallListItem[], readonly next: CallCursor | null }
+
+export interface ContactHistory {
+  readonly contact: Contact | undefined
+  readonly calls: readonly CallRecord[]
+  readonly messages: readonly Message[]
+}
+
+export interface ContactPatch { readonly name?: string | null, readonly notes?: string | null }
+
+export interface MigrationResult { readonly from: number, readonly to: number, readonly latest: number }
+
+/** Call fields a patch may set; absent fields keep what is stored. */
+export interface CallPatch {
+  readonly direction?: Direction
+  readonly from?: string
+  readonly to?: string
+  readonly contactPhone?: string
+  readonly mode?: Mode
+  readonly status?: string
+  readonly aiStatus?: string
+  readonly startedAt?: number
+  readonly endedAt?: number
+  readonly durationS?: number
+  readonly streamMs?: number
+}
+
+/**
+ * One idempotent write. A batch is applied in one transaction, so a batch retried after an
+ * outage can never be half-applied or duplicated.
+ */
+export type WriteOp =
+  | { readonly op: 'call', readonly callSid: string, readonly at: number, readonly patch: CallPatch }
+  | { readonly op: 'utterance', readonly callSid: string, readonly at: number, readonly itemId: string, readonly speaker: Speaker, readonly text: string, readonly startMs: number, readonly endMs: number }
+  | { readonly op: 'hint', readonly callSid: string, readonly at: number, readonly hintId: string, readonly itemId: string, readonly text: string, readonly superseded: boolean }
+  | { readonly op: 'summary', readonly callSid: string, readonly at: number, readonly summary: string, readonly intent: string, readonly actionItems: readonly string[] }
+  | {
+    readonly op: 'message'
+    readonly at: number
+    readonly sid: string | null
+    readonly direction: MessageDirection
+    readonly from: string
+    readonly to: string
+    readonly contactPhone: string | null
+    readonly body: string | null
+    readonly numMedia: number
+    readonly status: string
+    readonly errorCode?: number
+    readonly errorMessage?: string
+    /** WhatsApp profile name: fills the contact's name when it has none. */
+    readonly profileName?: string
+  }
+  | {
+    readonly op: 'message.status'
+    readonly at: number
+    readonly sid: string
+    readonly status: string
+    readonly errorCode?: number
+    readonly from?: string
+    readonly to?: string
+    readonly contactPhone?: string | null
+  }
+
+export interface PurgeResult { readonly calls: number, readonly messages: number }
+
+/** Everything TalkHint stores. Methods reject with StoreError when the database is unusable. */
+export interface Store {
+  readonly engine: Engine
+  /** Applies pending migrations (up to `target`, default all); safe when several instances start at once. */
+  migrate (opts?: { target?: number }): Promise<MigrationResult>
+  schemaVersion (): Promise<number>
+  /** Applies the ops in order, in one transaction. */
+  write (ops: readonly WriteOp[]): Promise<void>
+  listCalls (query: CallQuery): Promise<CallPage>
+  getCall (callSid: string): Promise<CallDetail | undefined>
+  contactHistory (phone: string, limit: number): Promise<ContactHistory>
+  /** Creates the contact if needed; `null` clears a field, absent keeps it. */
+  updateContact (phone: string, patch: ContactPatch, at: number): Promise<Contact>
+  getMessage (sid: string): Promise<Message | undefined>
+  /** Deletes calls (with their transcript, hints, summary) and messages older than `before`. */
+  purge (before: number): Promise<PurgeResult>
+  close (): Promise<void>
+}
+
+export type StoreErrorCode = 'STORE_UNAVAILABLE' | 'STORE_CLOSED' | 'STORE_BAD_URL' | 'STORE_QUERY_FAILED'
+
+/** A storage failure; `code` says whether it is the database (retry) or the request. */
+export class StoreError extends Error {
+  readonly code: StoreErrorCode
+  constructor (code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'StoreError'
+    this.code = code
+  }
+}
+
+/** Twilio call statuses after which nothing changes; late callbacks never overwrite them. */
+export const TERMINAL_CALL_STATUSES = ['completed', 'busy', 'failed', 'no-answer', 'canceled'] as const
+
+/**
+ * Message statuses in the order Twilio moves through them. Status callbacks may arrive out of
+ * order, so a stored status only ever moves forward (failures are final).
+ */
+export const MESSAGE_STATUS_RANK: Readonly<Record<string, number>> = {
+  accepted: 0,
+  scheduled: 0,
+  queued: 1,
+  sending: 2,
+  sent: 3,
+  receiving: 3,
+  received: 4,
+  delivered: 4,
+  read: 5,
+  undelivered: 6,
+  failed: 6,
+  canceled: 6,
+}
+
+/** SQL expression ranking the status held in `column` (same text on both engines). */
+export function statusRankSql (column: string): string {
+  const whens = Object.entries(MESSAGE_STATUS_RANK).map(([s, r]) => `WHEN '${s}' THEN ${r}`).join(' ')
+  return `(CASE ${column} ${whens} ELSE 0 END)`
+}
