@@ -30,6 +30,8 @@ export interface UiHint {
   readonly done: boolean
   /** A newer utterance replaced it before it finished. */
   readonly superseded: boolean
+  /** Why it stopped early when it did not complete (e.g. "the call ended", "timed out"). */
+  readonly error?: string
   /** Epoch ms of its first token. */
   readonly at: number
 }

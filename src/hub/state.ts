@@ -102,7 +102,7 @@ export class HubState {
       }
       case 'hint.done': {
         const h = this.#hint(c, e.hintId, e.at)
-        Object.assign(h, { text: e.text, itemId: e.itemId, done: true, superseded: e.superseded })
+        Object.assign(h, { text: e.text, itemId: e.itemId, done: true, superseded: e.superseded }, e.error === undefined ? {} : { error: e.error })
         return out({ type: 'hint.done', seq: ++this.#seq, at: e.at, callSid: sid, hint: { ...h } })
       }
       case 'agent.state':

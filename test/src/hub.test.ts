@@ -125,6 +125,20 @@ t.test('hints stream by delta, then settle (done, superseded)', async (t) => {
   t.same(byId(replay(c)), byId(hub.snapshot().calls))
 })
 
+t.test('a hint cut off by the end of the call says why', async (t) => {
+  const { hub, flush } = manualHub()
+  const c = new FakeClient()
+  const sid = callSidFor(33)
+  hub.connect(c)
+  hub.ingest({ type: 'hint.delta', callSid: sid, at: 10, hintId: 'h2', delta: 'Confirm the' })
+  hub.ingest({ type: 'hint.done', callSid: sid, at: 12, hintId: 'h2', text: 'Confirm the', itemId: 'i2', superseded: false, error: 'the call ended' })
+  flush()
+  t.match(hub.snapshot().calls[0]?.hints[0], { text: 'Confirm the', done: true, superseded: false, error: 'the call ended' })
+  const done = c.messages.find((m) => m.type === 'hint.done') as { hint: { error?: string } } | undefined
+  t.equal(done?.hint.error, 'the call ended', 'the live event carries it too')
+  t.same(byId(replay(c)), byId(hub.snapshot().calls))
+})
+
 t.test('publishing never sends on the publisher stack; sends happen at the deferred flush', async (t) => {
   const { hub, flush, pending } = manualHub()
   const c = new FakeClient()

@@ -44,7 +44,7 @@ function renderOlder (ol, hints, call) {
 
 function hintMeta (hint, call) {
   const when = call.startedAt === null ? '' : `${formatDuration(hint.at - call.startedAt)} into the call`
-  const state = hint.superseded ? 'superseded by a newer hint' : hint.done ? '' : 'writing…'
+  const state = hint.superseded ? 'superseded by a newer hint' : hint.error ? `cut off: ${hint.error}` : hint.done ? '' : 'writing…'
   return [when, state].filter(Boolean).join(' · ')
 }
 
