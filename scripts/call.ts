@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { mulawToPcm16Wav } from '../src/audio/convert.ts'
-import { FIXTURES, SimError, formatEvent, formatSummary, simulateCall, type SimEvent } from '../src/sim/index.ts'
+import { FIXTURES, SimError, formatEvent, formatSummary, randomSid, simulateCall, type SimEvent } from '../src/sim/index.ts'
+import { watchDashboard, type DashboardWatch } from '../src/sim/dashboard-watch.ts'
 
 const HELP = `Usage: npm run call -- [options]
 
@@ -31,6 +32,10 @@ Options:
   --tail SECONDS          silence streamed after the audio ends (default 1, or 3 on <Connect>)
   --no-subprotocol        offer no WebSocket subprotocol (default offers audio.twilio.com)
   --no-callbacks          do not POST the stream-status and call-status callbacks
+  --dashboard-token TOKEN DASHBOARD_TOKEN the server was started with (default: env DASHBOARD_TOKEN);
+                          with it, the call's transcript, hints and summary are printed as the
+                          dashboard sees them (GET /ui)
+  --no-dashboard          do not watch the dashboard socket
   --quiet                 print only problems and the summary
   --json                  print the result as JSON instead of the summary
   -h, --help              show this help
@@ -74,6 +79,8 @@ async function main (): Promise<void> {
         tail: { type: 'string' },
         'no-subprotocol': { type: 'boolean' },
         'no-callbacks': { type: 'boolean' },
+        'dashboard-token': { type: 'string' },
+        'no-dashboard': { type: 'boolean' },
         quiet: { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -121,10 +128,25 @@ async function main (): Promise<void> {
   })
 
   const serverUrl = args.server ?? `http://127.0.0.1:${env.PORT ?? 8080}`
+  const callSid = randomSid('CA')
+  const dashboardToken = args['dashboard-token'] ?? env.DASHBOARD_TOKEN
+  let watch: DashboardWatch | undefined
+  if (args['no-dashboard'] !== true && !quiet && dashboardToken !== undefined && dashboardToken !== '') {
+    watch = watchDashboard({ serverUrl, token: dashboardToken, callSid, onLine: print })
+    try {
+      await watch.ready
+    } catch (err) {
+      print(`!  warning dashboard: ${(err as Error).message}; transcripts and hints are not printed`)
+      watch = undefined
+    }
+  } else if (!quiet && args['no-dashboard'] !== true) {
+    print('note     set DASHBOARD_TOKEN (or --dashboard-token) to print the transcript and hints here too')
+  }
   let result
   try {
     result = await simulateCall({
       serverUrl,
+      callSid,
       publicBaseUrl,
       authToken,
       accountSid: env.TWILIO_ACCOUNT_SID,
@@ -146,6 +168,13 @@ async function main (): Promise<void> {
     throw err
   }
 
+  if (watch !== undefined) {
+    // The post-call summary comes a few seconds after hang-up, when there was something to summarize.
+    if (watch.seen.finals > 0 && watch.seen.aiStatus !== 'off' && !result.aborted) {
+      if (!(await watch.summary(20_000))) print('summary  (none arrived within 20 s)')
+    }
+    watch.close()
+  }
   if (args.out !== undefined) {
     if (result.replyAudio === undefined) {
       print(`out      nothing written to ${args.out}: ${result.stream === undefined ? 'no stream was opened' : 'a <Start><Stream> carries no audio back'}`)

@@ -44,7 +44,7 @@
  * - Bench only (not an API behaviour): `echo: true` answers every append of a realtime session
  *   with one `response.output_audio.delta` carrying the same payload.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { pathToFileURL } from 'node:url'
 import type { AddressInfo, Socket } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -339,8 +339,8 @@ export class FakeRealtimeConnection {
     } else if (v.speaking && (v.quietMs += ms) >= 500) {
       v.speaking = false
       this.speechStopped(v.item, endMs)
-      const seconds = ((endMs - v.quietMs - v.startMs) / 1000).toFixed(1)
-      this.transcribe(v.item, `(fake transcript of ${seconds} s of speech)`)
+      const seconds = (endMs - v.quietMs - v.startMs) / 1000
+      this.transcribe(v.item, this.#server.transcribeAuto?.(this, seconds) ?? `(fake transcript of ${seconds.toFixed(1)} s of speech)`)
       if (this.kind === 'realtime' && this.active === undefined) this.respond({ transcript: 'I heard you. This is the fake Realtime server answering.', chunks: [tone(400), tone(400), tone(400)] })
     }
   }
@@ -454,6 +454,10 @@ export interface FakeRealtimeOptions {
   onEcho?: (conn: FakeRealtimeConnection, audio: string) => void
   /** Demo: detect speech by energy and answer on its own (see `#autoVad`); `node test/fakes/realtime-server.ts` turns it on. */
   auto?: boolean
+  /** Demo: the text of an auto-detected utterance of `seconds` (default: a placeholder naming its length). */
+  transcribe?: (conn: FakeRealtimeConnection, seconds: number) => string
+  /** Plain HTTP requests (not upgrades), e.g. the Responses fake's listener; default: 404. */
+  http?: (req: IncomingMessage, res: ServerResponse) => void
 }
 
 const defaultRespond = (conn: FakeRealtimeConnection, event: Json): void => {
@@ -468,6 +472,7 @@ export class FakeRealtimeServer {
   readonly echo: boolean
   readonly echoFrames: number
   readonly auto: boolean
+  readonly transcribeAuto: ((conn: FakeRealtimeConnection, seconds: number) => string) | undefined
   /** Upgrade requests seen (accepted or refused), for URL/header assertions. */
   readonly handshakes: Array<{ url: string, status: number }> = []
   onResponseCreate: (conn: FakeRealtimeConnection, event: Json) => void
@@ -488,10 +493,11 @@ export class FakeRealtimeServer {
     this.echo = opts.echo ?? false
     this.echoFrames = opts.echoFrames ?? 1
     this.auto = opts.auto ?? false
+    this.transcribeAuto = opts.transcribe
     this.onResponseCreate = opts.onResponseCreate ?? defaultRespond
     this.onAppend = opts.onAppend
     this.onEcho = opts.onEcho
-    this.#http = createServer((_req, res) => { res.writeHead(404).end() })
+    this.#http = createServer(opts.http ?? ((_req, res) => { res.writeHead(404).end() }))
     this.#http.on('connection', (s) => {
       this.#sockets.add(s)
       s.on('close', () => this.#sockets.delete(s))
