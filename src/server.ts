@@ -38,5 +38,14 @@ closeWithGrace({ delay: (config.drainTimeoutS + 15) * 1000 }, async ({ signal, e
 await app.listen({ port: config.port, host: config.host })
 process.send?.({ type: 'listening', port: (app.server.address() as { port: number }).port })
 if (config.dashboardTokenGenerated) {
-  app.log.warn({}, `DASHBOARD_TOKEN is not set, so one was generated for this run. Log in at http://127.0.0.1:${config.port}/ with token: ${config.dashboardToken}`)
+  // Printed once, straight to the terminal rather than into the JSON log stream. Set DASHBOARD_TOKEN to keep
+  // logins working across restarts (a generated token changes every start).
+  const port = (app.server.address() as { port: number }).port
+  process.stderr.write([
+    '',
+    'DASHBOARD_TOKEN is not set, so one was generated for this run (it changes on every start).',
+    `  log in at ${config.publicBaseUrl}/login  (or http://127.0.0.1:${port}/login on this machine)`,
+    `  with the token: ${config.dashboardToken}`,
+    '',
+  ].join('\n') + '\n')
 }
