@@ -33,7 +33,7 @@ export interface Metrics {
 const LATENCIES = {
   bridge_added_latency_ms: {
     name: 'talkhint_bridge_added_latency_seconds',
-    help: 'Latency TalkHint adds between a Twilio frame and its upstream send (and back)',
+    help: 'Uplink time a Twilio media frame spends in TalkHint (decode, accounting, upstream send); per call, the worst frame of each 5 s',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
   },
   caller_stop_to_agent_audio_ms: {

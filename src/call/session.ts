@@ -93,6 +93,8 @@ export class MediaSession {
   #levels = counts()
   #nextLevelAt = 0
   #nextStatsAt = STATS_INTERVAL_MS
+  /** The longest a media frame spent in onText since the last stats publish (ms). */
+  #addedMaxMs = 0
   #warnedSend = false
   readonly rejected: Record<string, number> = {}
 
@@ -106,13 +108,18 @@ export class MediaSession {
   /** Feeds one text frame. Never throws. */
   onText (text: string): void {
     if (this.#ended) return
+    const t0 = performance.now()
     const res = decodeTwilioMessage(text)
     if (!res.ok) return this.#reject(res.reason, res.detail)
     const m = res.message
     if (m.event === 'media') {
       if (this.#call === undefined) return this.#beforeStartFrame('media_before_start')
       if (m.streamSid !== this.#call.streamSid) return this.#reject('wrong_stream', m.streamSid)
-      return this.#media(m.media.track, m.media.chunk, m.media.timestamp, m.media.payload)
+      this.#media(m.media.track, m.media.chunk, m.media.timestamp, m.media.payload)
+      // Time this frame spent in TalkHint: decode, accounting and every handler (the AI bridge's upstream send).
+      const spent = performance.now() - t0
+      if (spent > this.#addedMaxMs) this.#addedMaxMs = spent
+      return
     }
     if (m.event === 'connected') return
     if (m.event === 'start') return this.#start(m)
@@ -256,7 +263,10 @@ export class MediaSession {
     if (timestamp >= this.#nextLevelAt) this.#publishLevels(track, timestamp, payload)
     if (timestamp >= this.#nextStatsAt) {
       this.#nextStatsAt = timestamp + STATS_INTERVAL_MS
-      this.#deps.bus.publish({ type: 'call.stats', callSid: call.callSid, at: this.#deps.now(), stats: this.#snapshot() })
+      this.#deps.bus.publish({ type: 'call.stats', callSid: call.callSid, streamSid: call.streamSid, at: this.#deps.now(), stats: this.#snapshot() })
+      // One observation per call per interval (the window's worst frame), not one per frame: no per-frame event.
+      this.#deps.bus.publish({ type: 'call.metric', callSid: call.callSid, at: this.#deps.now(), name: 'bridge_added_latency_ms', value: this.#addedMaxMs })
+      this.#addedMaxMs = 0
     }
   }
 

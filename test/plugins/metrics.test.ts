@@ -153,3 +153,31 @@ t.test('two apps in one process keep their own counters', async (t) => {
   t.match((await a.inject({ url: '/metrics', headers: auth })).body, /talkhint_call_errors_total\{code="only_in_a"\} 1/)
   t.notMatch((await b.inject({ url: '/metrics', headers: auth })).body, /only_in_a/)
 })
+
+t.test('every 5 s of call audio the media path reports the longest time a frame spent in TalkHint', async (t) => {
+  const app = await buildTestApp(t)
+  const base = await listen(app)
+  const observed: Array<{ name: string, value: number, callSid: string }> = []
+  const stats: Array<string | undefined> = []
+  app.bus.subscribe((e) => {
+    if (e.type === 'call.metric') observed.push(e)
+    if (e.type === 'call.stats') stats.push(e.streamSid)
+  })
+  const ws = openMedia(base)
+  await opened(ws)
+  ws.send(startFrame('CA7', 'MZ7'))
+  for (let i = 1; i <= 600; i++) ws.send(mediaFrame('MZ7', 'inbound', i)) // 12 s of audio
+  const stopped = new Promise<void>((resolve) => {
+    const off = app.bus.subscribe((e) => { if (e.type === 'call.stopped') { off(); resolve() } })
+  })
+  ws.send(stopFrame('CA7', 'MZ7'))
+  await stopped
+  ws.close()
+  const added = observed.filter((o) => o.name === 'bridge_added_latency_ms')
+  t.equal(added.length, 2, 'one observation per 5 s window (at 5 s and 10 s), not one per frame')
+  t.ok(added.every((o) => o.callSid === 'CA7' && o.value > 0 && o.value < 1000), 'a plausible positive duration in ms')
+  t.same(stats, ['MZ7', 'MZ7'], 'call.stats name their stream')
+  const text = (await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` } })).body
+  const samples = parseExposition(text).samples
+  t.equal(pick(samples, 'talkhint_bridge_added_latency_seconds_count'), 2, 'the histogram has them')
+})
