@@ -49,9 +49,10 @@ function demoReply (req: RecordedResponsesRequest): string {
   const text = inputText(req)
   if (format?.type === 'json_schema') {
     const pricing = /discount|annual|pric/.test(text)
+    const answered = /twenty percent|20%/.test(text)
     return JSON.stringify({
       summary: pricing
-        ? 'The caller asked about premium plan pricing and annual billing; the operator confirmed a 20% annual discount.'
+        ? `The caller asked about premium plan pricing and annual billing${answered ? '; the operator confirmed a 20% annual discount' : ''}.`
         : 'A short demo call; the transcript has the details.',
       intent: pricing ? 'Pricing enquiry (annual billing discount)' : 'General enquiry',
       action_items: pricing ? ['Send a quote for the premium plan with annual billing', 'Follow up on the number of seats'] : ['Follow up with the caller'],
