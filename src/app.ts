@@ -17,6 +17,7 @@ import hints from '../plugins/hints.ts'
 import storage from '../plugins/storage.ts'
 import historyApi from '../plugins/history-api.ts'
 import whatsapp from '../plugins/whatsapp.ts'
+import cluster from '../plugins/cluster.ts'
 import hub from '../plugins/hub.ts'
 import dashboard from '../plugins/dashboard.ts'
 import metrics from '../plugins/metrics.ts'
@@ -66,6 +67,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(storage)
   await app.register(historyApi)
   await app.register(whatsapp)
+  // Before the hub: with REDIS_URL it decorates `eventFeed`, the hub's source of every instance's call events.
+  await app.register(cluster)
   await app.register(hub)
   await app.register(dashboard)
   return app

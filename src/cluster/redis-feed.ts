@@ -34,6 +34,8 @@ export interface RedisFeed extends EventFeed {
   close (): Promise<void>
   readonly published: number
   readonly received: number
+  /** True once start() has completed (subscribed and replayed). */
+  readonly started: boolean
 }
 
 /**
@@ -57,6 +59,19 @@ export function createRedisFeed (opts: RedisFeedOptions): RedisFeed {
   let failing = false
   let buffering: Envelope[] | undefined = []
   let unsubscribeBus: (() => void) | undefined
+  let started = false
+
+  /** Connects a lazy client, or waits for one that is (re)connecting; rejects on its next error. */
+  const ready = async (c: Redis): Promise<void> => {
+    if (c.status === 'ready') return
+    if (c.status === 'wait' || c.status === 'end') return await c.connect()
+    await new Promise<void>((resolve, reject) => {
+      const onReady = (): void => { c.off('error', onError); resolve() }
+      const onError = (err: Error): void => { c.off('ready', onReady); reject(err) }
+      c.once('ready', onReady)
+      c.once('error', onError)
+    })
+  }
 
   const fail = (err: unknown): void => {
     if (!failing) opts.log.error({ err }, 'redis fan-out failed; dashboards on other instances may miss events until it recovers')
@@ -106,9 +121,11 @@ export function createRedisFeed (opts: RedisFeedOptions): RedisFeed {
       return () => { listeners.delete(listener); offBus() }
     },
     async start () {
-      await Promise.all([pub.connect(), sub.connect()])
+      if (started) return
+      // Safe to call again after a failure: a client that failed to connect keeps reconnecting on its own.
+      await Promise.all([ready(pub), ready(sub)])
       await sub.subscribe(CHANNEL)
-      unsubscribeBus = opts.bus.subscribe(relay)
+      unsubscribeBus ??= opts.bus.subscribe(relay)
       // Subscribed first, so nothing published from here on is missed; history fills what came before.
       const live = await pub.smembers(LIVE_SET)
       const recent = await pub.zrangebyscore(RECENT_ZSET, Date.now() - ENDED_TTL_S * 1000, '+inf')
@@ -124,8 +141,10 @@ export function createRedisFeed (opts: RedisFeedOptions): RedisFeed {
       const pending = buffering ?? []
       buffering = undefined
       for (const env of pending) deliver(env)
+      started = true
       opts.log.info({ instanceId: opts.instanceId, replayedCalls: sids.length }, 'redis fan-out started')
     },
+    get started () { return started },
     async close () {
       unsubscribeBus?.()
       listeners.clear()
