@@ -1,4 +1,5 @@
 import t from 'tap'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -223,11 +224,10 @@ if (!existsSync(CHROMIUM)) {
     t.match(page.url(), /\/login$/)
   })
 
-  t.test('a simulated call through the real bridge (npm run call, in-process) shows up live', async (t) => {
+  t.test('npm run call through the real bridge shows up live', async (t) => {
     const { startFakeRealtime } = await import('../fakes/realtime-server.ts')
     const { startFakeOpenAI } = await import('../fakes/openai-http.ts')
     const { startOpenAIProxy } = await import('./openai-proxy.ts')
-    const { simulateCall } = await import('../../src/sim/simulate.ts')
     const key = 'sk-test-browser-key'
     const said = new Map<number, string>([[0, `I'd like to cancel ${XSS} unless you can do better`], [1, 'Let me see what I can offer you.']])
     let n = 0
@@ -257,15 +257,23 @@ if (!existsSync(CHROMIUM)) {
     await logIn(page)
     await page.waitForSelector('#conn:text("Live")')
 
-    const sim = simulateCall({ serverUrl: aiBase, publicBaseUrl: TEST_BASE_URL, authToken: TEST_AUTH_TOKEN, speed: 4, from: '+442079460958', to: '+15550002222' })
+    // `npm run call` itself, as a user would start it from another terminal.
+    const cli = spawn(process.execPath, [fileURLToPath(new URL('../../scripts/call.ts', import.meta.url)), '--server', aiBase,
+      '--public-base-url', TEST_BASE_URL, '--auth-token', TEST_AUTH_TOKEN, '--speed', '4', '--from', '+442079460958', '--to', '+15550002222', '--no-dashboard'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } })
+    t.teardown(() => { cli.kill('SIGKILL') })
+    let cliOut = ''
+    cli.stdout.on('data', (d: Buffer) => { cliOut += d.toString() })
+    cli.stderr.on('data', (d: Buffer) => { cliOut += d.toString() })
+    const sim = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)))
     await page.waitForSelector('.ci-number:text("+44 207 946 0958")')
     await page.waitForSelector('#c-ai:text("AI ready")')
     await page.waitForSelector('#transcript .line.final .text:text("unless you can do better")')
     await page.waitForSelector('#transcript .line.final.operator .text:text("Let me see what I can offer you.")')
     await page.waitForSelector('#hint-now .hint-text:text("Offer two months free before they cancel.")')
     t.equal(await page.locator('#transcript .line.remote .text').first().textContent(), `I'd like to cancel ${XSS} unless you can do better`)
-    const result = await sim
-    t.equal(result.ok, true, `simulated call went through (${JSON.stringify(result.problems)})`)
+    t.equal(await sim, 0, `npm run call exited 0 (a clean call):\n${cliOut}`)
+    t.match(cliOut, /summary: OK/)
     await page.waitForSelector('#recent-calls .ci-number:text("+44 207 946 0958")')
     await page.waitForSelector('#c-phase:text("Ended")')
     await page.waitForSelector('#summary:not([hidden]) #summary-text:text("Wants to cancel unless offered a better deal.")')
