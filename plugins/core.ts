@@ -28,7 +28,9 @@ const core: FastifyPluginAsync<CoreOptions> = async (app, opts) => {
   app.decorate('now', opts.now ?? Date.now)
   app.decorate('bus', bus)
   app.decorate('calls', createCallRegistry({ bus, log: app.log.child({ part: 'calls' }) }))
-  app.decorate('lifecycle', createLifecycle({ maxCalls: config.maxCalls }))
+  const lifecycle = createLifecycle({ maxCalls: config.maxCalls, pendingMs: config.realtimePrewarmTtlMs, now: opts.now })
+  bus.subscribe((e) => lifecycle.observe(e))
+  app.decorate('lifecycle', lifecycle)
   app.decorate('twilioApi', opts.twilioApi ?? (config.twilioAccountSid === undefined
     ? undefined
     : createTwilioApi({ accountSid: config.twilioAccountSid, authToken: config.twilioAuthToken, baseUrl: config.twilioApiBaseUrl })))

@@ -23,6 +23,8 @@ const twiml: FastifyPluginAsync = async (app) => {
   const send = (req: FastifyRequest, reply: FastifyReply, answer: Answer, callSid: string | undefined): FastifyReply => {
     if (answer.problem !== undefined) req.log.error({ callSid }, `call cannot be handled as configured: ${answer.problem}`)
     if (answer.call !== undefined && callSid !== undefined) {
+      // Counts against MAX_CALLS from now, not from when its stream opens (a burst must not overshoot).
+      if (answer.call.ai) lifecycle.hold(callSid)
       bus.publish({ type: 'call.webhook', callSid, at: app.now(), ...answer.call })
     }
     return reply.type('text/xml').send(answer.twiml)
