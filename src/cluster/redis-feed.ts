@@ -60,6 +60,8 @@ export function createRedisFeed (opts: RedisFeedOptions): RedisFeed {
   let buffering: Envelope[] | undefined = []
   let unsubscribeBus: (() => void) | undefined
   let started = false
+  /** The clients' latest error: what start() reports instead of ioredis's bare "Connection is closed.". */
+  let lastError: Error | undefined
 
   /** Connects a lazy client, or waits for one that is (re)connecting; rejects on its next error. */
   const ready = async (c: Redis): Promise<void> => {
@@ -110,7 +112,8 @@ export function createRedisFeed (opts: RedisFeedOptions): RedisFeed {
     if (buffering !== undefined) buffering.push(env)
     else deliver(env)
   })
-  for (const c of [pub, sub]) c.on('error', fail)
+  // Until start() succeeds its caller reports failures (once, with the cause); after that, fail() logs them once.
+  for (const c of [pub, sub]) c.on('error', (err: Error) => { lastError = err; if (started) fail(err) })
 
   return {
     get published () { return published },
@@ -123,7 +126,7 @@ export function createRedisFeed (opts: RedisFeedOptions): RedisFeed {
     async start () {
       if (started) return
       // Safe to call again after a failure: a client that failed to connect keeps reconnecting on its own.
-      await Promise.all([ready(pub), ready(sub)])
+      await Promise.all([ready(pub), ready(sub)]).catch((err: unknown) => { throw lastError ?? err })
       await sub.subscribe(CHANNEL)
       unsubscribeBus ??= opts.bus.subscribe(relay)
       // Subscribed first, so nothing published from here on is missed; history fills what came before.
