@@ -13,11 +13,12 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { buildApp } from '../src/app.ts'
-import { ConfigError, loadConfig } from '../src/config.ts'
+import { ConfigError, loadConfig, type Config } from '../src/config.ts'
 import { loggerOptions } from '../src/log.ts'
-import { FIXTURES, formatEvent, formatSummary, randomSid, simulateCall } from '../src/sim/index.ts'
+import { FIXTURES, formatEvent, formatSummary, randomSid, simulateCall, type SimResult } from '../src/sim/index.ts'
 import { watchDashboard } from '../src/sim/dashboard-watch.ts'
 import { startDemoOpenAI, type DemoOpenAI } from '../test/fakes/openai-demo.ts'
+import { startFakeTwilioRest, type CreatedCall, type FakeTwilioRest } from '../test/fakes/twilio-rest.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -54,6 +55,21 @@ const env: Record<string, string | undefined> = {
   MODE: args.agent === true ? 'agent' : 'assist',
   ...process.env,
 }
+// Without real Twilio credentials, the Twilio REST API is a local fake too: "Call a number" on the dashboard and
+// WhatsApp sends work, and a click-to-call is played by the simulator (your phone would ring first, then the callee).
+let twilio: FakeTwilioRest | undefined
+const placed: CreatedCall[] = []
+let onPlaced: (call: CreatedCall) => void = (call) => { placed.push(call) }
+if (process.env.TWILIO_ACCOUNT_SID === undefined || process.env.TWILIO_AUTH_TOKEN === undefined) {
+  env.TWILIO_WHATSAPP_NUMBER ??= '+15555550100'
+  twilio = await startFakeTwilioRest({
+    accountSid: env.TWILIO_ACCOUNT_SID as string,
+    authToken: env.TWILIO_AUTH_TOKEN as string,
+    onCallCreated: (call) => onPlaced(call),
+  })
+  env.TWILIO_API_BASE_URL = twilio.url
+}
+
 // A fixed default port is friendlier (the URL stays the same between runs); fall back to any free port.
 const wantedPort = env.PORT ?? '8080'
 
@@ -64,7 +80,7 @@ if (env.OPENAI_API_KEY === undefined || env.OPENAI_API_KEY === '') {
   env.OPENAI_BASE_URL = ai.url
 }
 
-let config
+let config: Config
 try {
   config = loadConfig({ ...env, PORT: wantedPort })
 } catch (err) {
@@ -94,6 +110,7 @@ async function shutdown (code: number): Promise<void> {
   closing = true
   await app.close()
   await ai?.close()
+  await twilio?.close()
   process.exit(code)
 }
 process.once('SIGINT', () => { shutdown(0).catch(() => process.exit(1)) })
@@ -105,29 +122,34 @@ print(`server   ${address}  (history in ${config.databaseUrl})`)
 print('')
 print(`Simulating a phone call: the caller says ${FIXTURES.caller.split('/').pop()}, the operator ${FIXTURES.operator.split('/').pop()}${speed !== 1 ? `, at ${speed}× speed` : ''}.`)
 
-const callSid = randomSid('CA')
-const watch = watchDashboard({ serverUrl: address, token: config.dashboardToken, callSid, onLine: print })
-await watch.ready
-const result = await simulateCall({
-  serverUrl: address,
-  publicBaseUrl: config.publicBaseUrl,
-  authToken: config.twilioAuthToken,
-  accountSid: config.twilioAccountSid,
-  callSid,
-  from: '+15555550142',
-  to: config.twilioPhoneNumber,
-  speed,
-  onEvent: (e) => {
-    if (e.type === 'audio' || e.type === 'status.callback') return
-    const line = formatEvent(e)
-    if (line !== undefined) print(line)
-  },
-})
-if (watch.seen.finals > 0 && watch.seen.aiStatus !== 'off') {
-  if (!(await watch.summary(20_000))) print('summary  (none arrived within 20 s)')
+/** One simulated call through the server, printed as it goes: the call's own log, then what the dashboard shows. */
+async function playCall (callSid: string, leg: { from: string, to: string, outbound?: string }): Promise<SimResult> {
+  const watch = watchDashboard({ serverUrl: address, token: config.dashboardToken, callSid, onLine: print })
+  await watch.ready
+  const result = await simulateCall({
+    serverUrl: address,
+    publicBaseUrl: config.publicBaseUrl,
+    authToken: config.twilioAuthToken,
+    accountSid: config.twilioAccountSid,
+    callSid,
+    ...leg,
+    speed,
+    onEvent: (e) => {
+      if (e.type === 'audio' || e.type === 'status.callback') return
+      const line = formatEvent(e)
+      if (line !== undefined) print(line)
+    },
+  })
+  if (watch.seen.finals > 0 && watch.seen.aiStatus !== 'off') {
+    if (!(await watch.summary(20_000))) print('summary  (none arrived within 20 s)')
+  }
+  watch.close()
+  for (const line of formatSummary(result)) print(line)
+  return result
 }
-watch.close()
-for (const line of formatSummary(result)) print(line)
+
+const callSid = randomSid('CA')
+const result = await playCall(callSid, { from: '+15555550142', to: config.twilioPhoneNumber ?? '+15555550100' })
 
 const base = address
 print('')
@@ -141,5 +163,20 @@ print('')
 if (args.exit === true) {
   await shutdown(result.ok ? 0 : 1)
 } else {
+  if (twilio !== undefined) {
+    // Click-to-call from the dashboard: the fake Twilio accepted Calls.create; play that leg like Twilio would.
+    let queue = Promise.resolve()
+    onPlaced = (call) => {
+      const to = call.url === undefined ? undefined : new URL(call.url).searchParams.get('to') ?? undefined
+      if (to === undefined) return
+      print('')
+      print(`Click-to-call ${call.sid}: ringing the operator ${call.to}, then dialling ${to} (simulated).`)
+      queue = queue.then(async () => { await playCall(call.sid, { from: call.from, to: call.to, outbound: to }) }).catch((err: unknown) => {
+        print(`!  the simulated click-to-call failed: ${(err as Error).message}`)
+      })
+    }
+    for (const call of placed.splice(0)) onPlaced(call)
+    print('"Call a number" on the dashboard places a simulated call here (Twilio is a local fake in this demo).')
+  }
   print('Serving until Ctrl-C.')
 }

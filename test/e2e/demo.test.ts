@@ -97,6 +97,14 @@ t.test('npm run demo keeps serving: npm run call prints transcripts and hints fr
   const body = await res.json() as { calls: unknown[] }
   t.equal(body.calls.length, 2, 'the demo call and the second call are both in the history')
 
+  // "Call a number" on the dashboard: the demo's fake Twilio takes Calls.create and the simulator plays that leg.
+  const placed = await fetch(`${server}/api/calls`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ to: '+15555550177' }) })
+  t.ok(placed.status >= 200 && placed.status < 300, `click-to-call accepted (${placed.status})`)
+  const [, clickSid] = await demo.waitFor(/Click-to-call (CA[0-9a-f]{32}): ringing the operator \+15555550123, then dialling \+15555550177/)
+  await demo.waitFor(new RegExp(`── summary: OK ── call ${clickSid}`))
+  const detail = await (await fetch(`${server}/api/calls/${clickSid}`, { headers: { authorization: `Bearer ${token}` } })).json() as { call?: { direction?: string } }
+  t.equal(detail.call?.direction, 'outbound', 'the click-to-call is in the history as an outbound call')
+
   const wrong = run([CALL, ...flags, '--speed', '8'], dir, { ...cleanEnv(), DASHBOARD_TOKEN: 'not-the-right-token' })
   await wrong.exited
   t.match(wrong.out(), /dashboard socket was refused: HTTP 401/, 'a wrong dashboard token is reported, the call still runs')

@@ -42,7 +42,15 @@ function parseForm (body: string): Record<string, string | string[]> {
  * Starts the fake on an ephemeral loopback port. It checks Basic auth against the given
  * account SID and token and answers with the JSON shapes the `twilio` SDK parses.
  */
-export async function startFakeTwilioRest (opts: { accountSid: string, authToken: string, numbers?: FakeNumber[] }): Promise<FakeTwilioRest> {
+export interface CreatedCall { sid: string, to: string, from: string, url: string | undefined, statusCallback: string | undefined }
+
+export async function startFakeTwilioRest (opts: {
+  accountSid: string
+  authToken: string
+  numbers?: FakeNumber[]
+  /** Called after a Calls.create was answered (the demo places the call with the simulator). */
+  onCallCreated?: (call: CreatedCall) => void
+}): Promise<FakeTwilioRest> {
   const requests: RecordedRequest[] = []
   const numbers: FakeNumber[] = opts.numbers ?? []
   const waiters: Array<{ re: RegExp, resolve: (r: RecordedRequest) => void }> = []
@@ -81,7 +89,10 @@ export async function startFakeTwilioRest (opts: { accountSid: string, authToken
     if (rec.method === 'POST' && rec.path === `${base}/Calls.json`) {
       for (const k of ['To', 'From']) if (one(k) === undefined) return twilioError(res, 400, 21201, `Missing required parameter ${k}`)
       if (one('Url') === undefined && one('Twiml') === undefined) return twilioError(res, 400, 21205, 'Url or Twiml is required')
-      return json(res, 201, { sid: sid('CA'), account_sid: opts.accountSid, to: one('To'), from: one('From'), status: 'queued', direction: 'outbound-api', date_created: new Date().toUTCString() })
+      const created = { sid: sid('CA'), to: one('To') ?? '', from: one('From') ?? '', url: one('Url'), statusCallback: one('StatusCallback') }
+      json(res, 201, { sid: created.sid, account_sid: opts.accountSid, to: created.to, from: created.from, status: 'queued', direction: 'outbound-api', date_created: new Date().toUTCString() })
+      opts.onCallCreated?.(created)
+      return
     }
     if (rec.method === 'POST' && (m = new RegExp(`^${base}/Calls/(CA[0-9a-zA-Z]+)\\.json$`).exec(rec.path)) !== null) {
       return json(res, 200, { sid: m[1], account_sid: opts.accountSid, status: one('Status') ?? 'in-progress' })
