@@ -21,7 +21,7 @@ const cluster: FastifyPluginAsync = async (app) => {
   if (url === undefined) return
   const log = app.log.child({ part: 'cluster' })
   const instanceId = `${app.config.deployId ?? hostname()}-${randomBytes(4).toString('hex')}`
-  const feed = createRedisFeed({ url, instanceId, bus: app.bus, log })
+  const feed = createRedisFeed({ url, instanceId, bus: app.bus, log, namespace: app.config.redisPrefix })
   app.decorate('eventFeed', feed)
 
   let timer: NodeJS.Timeout | undefined

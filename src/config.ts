@@ -40,6 +40,8 @@ export interface Config {
   readonly metricsToken: string | undefined
   readonly databaseUrl: string
   readonly redisUrl: string | undefined
+  /** Prefix of every Redis key and channel, so several deployments can share one Redis. */
+  readonly redisPrefix: string
   readonly deployId: string | undefined
   readonly commit: string | undefined
   readonly logLevel: LogLevel
@@ -137,6 +139,8 @@ export function loadConfig (env: Env = {}): Config {
   }
   const redisUrl = str('REDIS_URL')
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://')
+  const redisPrefix = str('REDIS_PREFIX') ?? 'talkhint'
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(redisPrefix)) problems.push('REDIS_PREFIX must be 1-64 letters, digits or _ . : -')
   const dashboardToken = str('DASHBOARD_TOKEN')
   if (dashboardToken !== undefined && dashboardToken.length < 12) problems.push('DASHBOARD_TOKEN must be at least 12 characters')
   const retention = str('RETENTION_DAYS') === undefined ? undefined : int('RETENTION_DAYS', 0, 1, 36500)
@@ -172,6 +176,7 @@ export function loadConfig (env: Env = {}): Config {
     metricsToken: str('METRICS_TOKEN'),
     databaseUrl,
     redisUrl,
+    redisPrefix,
     deployId: str('DEPLOY_ID') ?? str('FLY_MACHINE_VERSION') ?? str('REPLIT_DEPLOYMENT_ID'),
     commit: str('GIT_COMMIT') ?? str('SOURCE_VERSION'),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),

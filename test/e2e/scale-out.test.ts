@@ -47,7 +47,8 @@ function firstFinal (app: FastifyInstance, callSid: string): Promise<void> {
 t.test('two instances, one Redis and one PostgreSQL: a call on A is seen live on B, snapshot included, and in B\'s history', { skip }, async (t) => {
   const ai = await startDemoOpenAI({ tokenDelayMs: 5 })
   t.teardown(() => ai.close())
-  const env = { DATABASE_URL: PG, REDIS_URL: REDIS, OPENAI_API_KEY: ai.apiKey, OPENAI_BASE_URL: ai.url, MODE: 'assist' }
+  // A prefix of this run's own: other runs sharing the Redis (or a deployment) are invisible to it.
+  const env = { DATABASE_URL: PG, REDIS_URL: REDIS, REDIS_PREFIX: `test-${randomSid('CA').slice(2, 12)}`, OPENAI_API_KEY: ai.apiKey, OPENAI_BASE_URL: ai.url, MODE: 'assist' }
   const a = await buildTestApp(t, env)
   const b = await buildTestApp(t, env)
   t.ok(a.eventFeed?.started && b.eventFeed?.started, 'both instances joined the fan-out')
@@ -86,6 +87,7 @@ t.test('two instances, one Redis and one PostgreSQL: a call on A is seen live on
   })
   const result = await call
   t.ok(result.ok, 'the call itself went through cleanly')
+  t.same(snapshot.calls?.map((x) => x.callSid), [callSid], 'a run with its own REDIS_PREFIX sees only its own calls')
 
   // Snapshot, then every later event exactly once, in order (scope "*": no gap, no duplicate).
   const seqs = dash.messages.filter((m) => m.seq !== undefined && m.type !== 'heartbeat').map((m) => m.seq as number)

@@ -39,3 +39,9 @@ t.test('missing PUBLIC_BASE_URL and a garbage one are both explained', async (t)
   t.throws(() => loadConfig({ ...minimal, PUBLIC_BASE_URL: 'not a url' }), /PUBLIC_BASE_URL must be an https:\/\/ URL/)
   t.throws(() => loadConfig({ ...minimal, PUBLIC_BASE_URL: 'https://x.example.com/?a=1' }), /query string/)
 })
+
+t.test('REDIS_PREFIX: default, custom, and rejected when it could break key names', async (t) => {
+  t.equal(loadConfig(minimal).redisPrefix, 'talkhint')
+  t.equal(loadConfig({ ...minimal, REDIS_PREFIX: 'th-staging' }).redisPrefix, 'th-staging')
+  t.throws(() => loadConfig({ ...minimal, REDIS_PREFIX: 'has space' }), /REDIS_PREFIX must be 1-64 letters/)
+})
