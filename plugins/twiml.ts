@@ -2,8 +2,7 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { answerInbound, answerOutbound, type Answer } from '../src/call/answer.ts'
-import { TWILIO_PATHS, publicUrl } from '../src/routes.ts'
-import { isValidWebhookSignature, type Params } from '../src/twilio/signature.ts'
+import { TWILIO_PATHS } from '../src/routes.ts'
 
 type Form = Record<string, string | undefined>
 
@@ -11,14 +10,8 @@ const twiml: FastifyPluginAsync = async (app) => {
   const { config, bus, calls, lifecycle } = app
   await app.register(formbody)
 
-  // Every route in this plugin is Twilio's: 403 + empty body without a valid signature.
-  const verify = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const params = (req.body ?? {}) as Params
-    const url = publicUrl(config.publicBaseUrl, req.url)
-    if (isValidWebhookSignature(config.twilioAuthToken, req.headers['x-twilio-signature'] as string | undefined, url, params)) return
-    req.log.warn({ callSid: (params as Form).CallSid, path: req.routeOptions.url }, 'rejected webhook: missing or invalid X-Twilio-Signature')
-    await reply.code(403).send()
-  }
+  // Every Twilio route here: 403 + empty body without a valid signature (plugins/core.ts).
+  const verify = app.verifyTwilio
 
   const send = (req: FastifyRequest, reply: FastifyReply, answer: Answer, callSid: string | undefined): FastifyReply => {
     if (answer.problem !== undefined) req.log.error({ callSid }, `call cannot be handled as configured: ${answer.problem}`)

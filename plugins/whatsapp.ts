@@ -1,8 +1,7 @@
 /** WhatsApp via Twilio: signed inbound and status webhooks (stored at once), and POST /api/whatsapp/send. */
 import formbody from '@fastify/formbody'
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import { TWILIO_PATHS, publicUrl } from '../src/routes.ts'
-import { isValidWebhookSignature, type Params } from '../src/twilio/signature.ts'
 import { MAX_BODY, NO_REPLY_TWIML, inboundMessageOp, sendWhatsApp, statusOp } from '../src/whatsapp/messages.ts'
 
 type Form = Record<string, string | undefined>
@@ -12,14 +11,8 @@ const whatsapp: FastifyPluginAsync = async (app) => {
   if (!app.hasDecorator('recorder')) throw new Error('the whatsapp plugin needs the storage plugin registered first')
   await app.register(formbody)
 
-  // Same check as the voice webhooks: PUBLIC_BASE_URL + path + raw query; 403 + empty body when bad.
-  const verify = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const params = (req.body ?? {}) as Params
-    const url = publicUrl(config.publicBaseUrl, req.url)
-    if (isValidWebhookSignature(config.twilioAuthToken, req.headers['x-twilio-signature'] as string | undefined, url, params)) return
-    req.log.warn({ messageSid: (params as Form).MessageSid, path: req.routeOptions.url }, 'rejected webhook: missing or invalid X-Twilio-Signature')
-    await reply.code(403).send()
-  }
+  // Every Twilio route here: 403 + empty body without a valid signature (plugins/core.ts).
+  const verify = app.verifyTwilio
 
   // Answered at once: the write is queued (retried through a database outage), never awaited here.
   app.post(TWILIO_PATHS.whatsapp, { preHandler: verify }, async (req, reply) => {
