@@ -4,6 +4,17 @@ import type { AddressInfo } from 'node:net'
 import { buildApp, type AppDeps } from '../src/app.ts'
 import { loadConfig, type Config } from '../src/config.ts'
 import { signTwilioRequest } from '../src/twilio/signature.ts'
+import type { MediaStats } from '../src/call/events.ts'
+
+/** Media stats of a stream that carried nothing (for hand-made call.stopped events). */
+export const ZERO_STATS: MediaStats = Object.freeze({
+  frames: { inbound: 0, outbound: 0 },
+  bytes: { inbound: 0, outbound: 0 },
+  gapMs: { inbound: 0, outbound: 0 },
+  gaps: { inbound: 0, outbound: 0 },
+  framesOut: 0,
+  rejected: {},
+})
 
 export const TEST_AUTH_TOKEN = 'test-twilio-auth-token'
 export const TEST_DASHBOARD_TOKEN = 'test-dashboard-token-0123'

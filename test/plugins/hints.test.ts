@@ -1,20 +1,12 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { Writable } from 'node:stream'
-import { buildTestApp } from '../helpers.ts'
+import { buildTestApp, ZERO_STATS } from '../helpers.ts'
 import { FAKE_OPENAI_KEY, startFakeOpenAI, type FakeOpenAI, type ReplyScript } from '../fakes/openai-http.ts'
-import type { CallEvent, MediaStats, Speaker } from '../../src/call/events.ts'
+import type { CallEvent, Speaker } from '../../src/call/events.ts'
 import type { Mode } from '../../src/config.ts'
 
 const PLAYBOOK = 'PLAYBOOK-MARKER: offer the Plus 1G plan at $59/month when speed comes up.'
-const STATS: MediaStats = {
-  frames: { inbound: 0, outbound: 0 },
-  bytes: { inbound: 0, outbound: 0 },
-  gapMs: { inbound: 0, outbound: 0 },
-  gaps: { inbound: 0, outbound: 0 },
-  framesOut: 0,
-  rejected: {},
-}
 
 /** A controllable clock shared by the app (deps.now) and the events we publish. */
 const clock = { ms: 1_000_000 }
@@ -68,7 +60,7 @@ async function harness (t: Test, reply: ReplyScript, env: Record<string, string 
       publish({ type: 'transcript.final', callSid, at: clock.ms, itemId, speaker, text, startMs: Math.max(0, endMs - 800), endMs })
     },
     stop (callSid) {
-      publish({ type: 'call.stopped', callSid, at: clock.ms, streamSid: `MZ${callSid}`, reason: 'stop', durationMs: 10_000, stats: STATS })
+      publish({ type: 'call.stopped', callSid, at: clock.ms, streamSid: `MZ${callSid}`, reason: 'stop', durationMs: 10_000, stats: ZERO_STATS })
     },
   }
 }
@@ -233,7 +225,7 @@ t.test('without OPENAI_API_KEY hints and summaries are off, said once at start-u
   t.teardown(app.bus.subscribe((e) => events.push(e)))
   app.bus.publish({ type: 'call.started', callSid: 'CA7', at: 1, streamSid: 'MZ7', mode: 'assist', direction: 'inbound', from: '+15551230000', to: '+15550002222', tracks: ['inbound', 'outbound'], bidirectional: false, startedAt: 1 })
   app.bus.publish({ type: 'transcript.final', callSid: 'CA7', at: 2, itemId: 'r1', speaker: 'remote', text: 'Hello?', startMs: 0, endMs: 500 })
-  app.bus.publish({ type: 'call.stopped', callSid: 'CA7', at: 3, streamSid: 'MZ7', reason: 'stop', durationMs: 2, stats: STATS })
+  app.bus.publish({ type: 'call.stopped', callSid: 'CA7', at: 3, streamSid: 'MZ7', reason: 'stop', durationMs: 2, stats: ZERO_STATS })
   await new Promise((resolve) => setTimeout(resolve, 100))
   t.equal(fake.requests.length, 0, 'nothing was sent to OpenAI')
   t.notOk(events.some((e) => e.type.startsWith('hint.') || e.type === 'call.summary' || e.type === 'call.error'))

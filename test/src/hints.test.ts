@@ -3,18 +3,10 @@ import { createHintEngine, type HintEngine } from '../../src/ai/hints.ts'
 import { buildHintRequest, HINT_RULES, pushTurn, type Turn } from '../../src/ai/playbook.ts'
 import { createOpenAIClient } from '../../src/ai/openai.ts'
 import { createCallEventBus, type CallEventBus } from '../../src/call/bus.ts'
-import type { CallEvent, MediaStats } from '../../src/call/events.ts'
+import type { CallEvent } from '../../src/call/events.ts'
 import { silentLogger, type Logger } from '../../src/log.ts'
 import { FAKE_OPENAI_KEY, startFakeOpenAI, type FakeOpenAI, type ReplyScript } from '../fakes/openai-http.ts'
-
-const STATS: MediaStats = {
-  frames: { inbound: 0, outbound: 0 },
-  bytes: { inbound: 0, outbound: 0 },
-  gapMs: { inbound: 0, outbound: 0 },
-  gaps: { inbound: 0, outbound: 0 },
-  framesOut: 0,
-  rejected: {},
-}
+import { ZERO_STATS } from '../helpers.ts'
 
 t.test('pushTurn keeps the last turns within the turn and character bounds', async (t) => {
   const turns: Turn[] = []
@@ -67,7 +59,7 @@ const started = (callSid: string, mode: 'assist' | 'agent' = 'assist', streamSid
 const said = (callSid: string, text: string, itemId: string, speaker: 'remote' | 'operator' = 'remote'): CallEvent =>
   ({ type: 'transcript.final', callSid, at: 2000, itemId, speaker, text, startMs: 0, endMs: 900 })
 const stopped = (callSid: string, streamSid = `MZ${callSid}`): CallEvent =>
-  ({ type: 'call.stopped', callSid, at: 3, streamSid, reason: 'stop', durationMs: 2, stats: STATS })
+  ({ type: 'call.stopped', callSid, at: 3, streamSid, reason: 'stop', durationMs: 2, stats: ZERO_STATS })
 
 function until (events: CallEvent[], pred: (e: CallEvent) => boolean): Promise<CallEvent> {
   return new Promise((resolve, reject) => {

@@ -4,18 +4,11 @@ import {
   createSummaryEngine, formatTranscript, parseSummaryResponse, summarizeTranscript, SummaryError, type SummaryLine,
 } from '../../src/ai/summary.ts'
 import { createCallEventBus } from '../../src/call/bus.ts'
-import type { CallEvent, MediaStats } from '../../src/call/events.ts'
+import type { CallEvent } from '../../src/call/events.ts'
 import { silentLogger } from '../../src/log.ts'
 import { FAKE_OPENAI_KEY, startFakeOpenAI, type FakeOpenAI, type ReplyScript } from '../fakes/openai-http.ts'
+import { ZERO_STATS } from '../helpers.ts'
 
-const STATS: MediaStats = {
-  frames: { inbound: 0, outbound: 0 },
-  bytes: { inbound: 0, outbound: 0 },
-  gapMs: { inbound: 0, outbound: 0 },
-  gaps: { inbound: 0, outbound: 0 },
-  framesOut: 0,
-  rejected: {},
-}
 const GOOD = JSON.stringify({ summary: 'Asked about plans.', intent: 'compare plans', action_items: ['Send the price list'] })
 const message = (content: unknown[]): { status: string, output: unknown[] } => ({ status: 'completed', output: [{ type: 'message', content }] })
 
@@ -77,7 +70,7 @@ function engineRig (t: Test, client: NonNullable<ReturnType<typeof createOpenAIC
   t.teardown(() => engine.close(0))
   const start = (callSid: string, streamSid: string): void => bus.publish({ type: 'call.started', callSid, at: 1, streamSid, mode: 'agent', direction: 'inbound', from: '+15551230000', to: '+15550002222', tracks: ['inbound'], bidirectional: true, startedAt: 1 })
   const say = (callSid: string, text: string): void => bus.publish({ type: 'transcript.final', callSid, at: 2, itemId: text, speaker: 'remote', text, startMs: 0, endMs: 1 })
-  const stop = (callSid: string, streamSid: string): void => bus.publish({ type: 'call.stopped', callSid, at: 3, streamSid, reason: 'stop', durationMs: 2, stats: STATS })
+  const stop = (callSid: string, streamSid: string): void => bus.publish({ type: 'call.stopped', callSid, at: 3, streamSid, reason: 'stop', durationMs: 2, stats: ZERO_STATS })
   return { bus, events, engine, start, say, stop }
 }
 
