@@ -170,10 +170,8 @@ async function main (): Promise<void> {
 
   if (watch !== undefined) {
     // The post-call summary comes a few seconds after hang-up, when there was something to summarize.
-    if (watch.seen.finals > 0 && watch.seen.aiStatus !== 'off' && !result.aborted) {
-      if (!(await watch.summary(20_000))) print('summary  (none arrived within 20 s)')
-    }
-    watch.close()
+    if (result.aborted) watch.close()
+    else await watch.finish(20_000)
   }
   if (args.out !== undefined) {
     if (result.replyAudio === undefined) {

@@ -140,10 +140,7 @@ async function playCall (callSid: string, leg: { from: string, to: string, outbo
       if (line !== undefined) print(line)
     },
   })
-  if (watch.seen.finals > 0 && watch.seen.aiStatus !== 'off') {
-    if (!(await watch.summary(20_000))) print('summary  (none arrived within 20 s)')
-  }
-  watch.close()
+  await watch.finish(20_000)
   for (const line of formatSummary(result)) print(line)
   return result
 }

@@ -19,6 +19,11 @@ export interface DashboardWatch {
   readonly ready: Promise<void>
   /** Resolves when the post-call summary arrived (or `timeoutMs` passed: false). */
   summary (timeoutMs: number): Promise<boolean>
+  /**
+   * After hang-up: waits up to `timeoutMs` for the post-call summary when there was something to summarize
+   * (final lines, AI not off), says so when none came, then closes the watch.
+   */
+  finish (timeoutMs: number): Promise<void>
   /** What was seen so far. */
   readonly seen: { finals: number, hints: number, summary: boolean, aiStatus: string | null }
   close (): void
@@ -127,6 +132,12 @@ export function watchDashboard (opts: DashboardWatchOptions): DashboardWatch {
         const done = (ok: boolean): void => { clearTimeout(timer); resolve(ok) }
         summaryWaiters.push(done)
       })
+    },
+    async finish (timeoutMs) {
+      if (seen.finals > 0 && seen.aiStatus !== 'off' && !(await this.summary(timeoutMs))) {
+        opts.onLine(`summary  (none arrived within ${Math.round(timeoutMs / 1000)} s)`)
+      }
+      this.close()
     },
     close () {
       for (const w of summaryWaiters) w(false)
