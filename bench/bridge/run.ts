@@ -9,6 +9,11 @@
  * sent the delta → Twilio got the media) latency p50/p99/max, server CPU ms per call-second,
  * resident memory per call, lost or altered frames both ways, and whether this load generator
  * itself was saturated (then the latencies are upper bounds: they include its own delays).
+ *
+ * The server runs with the Node flags of `npm start`. Memory per call is the server's resident
+ * size with N calls (after a full GC) less its size idle, over N; the idle sample is taken once
+ * the young generation has been brought to its working size (gc-probe.ts `warm`), so the
+ * process's fixed costs are not charged to the calls.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
@@ -33,6 +38,13 @@ const SIZES = arg('calls', '50,200,300,500').split(',').map(Number)
 const SECONDS = Number(arg('seconds', '10'))
 /** `--baseline`: run the same load against bench/bridge/baseline-relay.ts instead of TalkHint. */
 const BASELINE = process.argv.includes('--baseline')
+/** The Node flags `npm start` gives the server (package.json), so the bench measures what production runs. */
+function startFlags (): string[] {
+  const words = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/)
+  return words.slice(1, words.indexOf('src/server.ts'))
+}
+/** `--server-flags "--max-semi-space-size=32"`: other V8/Node flags for the server instead (tuning experiments). */
+const SERVER_FLAGS = process.argv.includes('--server-flags') ? arg('server-flags', '').split(' ').filter((f) => f !== '') : startFlags()
 /** `--delta-ms 100`: the fake streams audio back in deltas of this length (default 20 ms: one per frame, the worst case). */
 const DELTA_FRAMES = Math.max(1, Math.round(Number(arg('delta-ms', '20')) / FRAME_MS))
 
@@ -94,6 +106,19 @@ async function memAfterGc (child: ChildProcess): Promise<ServerMem> {
   })
 }
 
+/** Brings the server's young generation to its working size before the idle sample (gc-probe.ts). */
+async function warm (child: ChildProcess): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const onMessage = (m: { type?: string }): void => {
+      if (m.type !== 'warmed') return
+      child.off('message', onMessage)
+      resolve()
+    }
+    child.on('message', onMessage)
+    child.send({ type: 'warm' })
+  })
+}
+
 const procStat = (pid: number): { cpuMs: number, sysMs: number } => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
   // utime + stime (fields 14 and 15), in clock ticks of 10 ms.
@@ -110,8 +135,7 @@ async function startServer (fakeUrl: string, dataDir: string): Promise<{ child: 
   const prof = process.argv.includes('--prof') ? ['--cpu-prof', '--cpu-prof-dir=/tmp/talkhint-prof'] : []
   const probe = ['--expose-gc', '--import', './bench/bridge/gc-probe.ts']
   const entry = BASELINE ? 'bench/bridge/baseline-relay.ts' : 'src/server.ts'
-  // `--server-flags "--max-semi-space-size=32"`: V8/Node flags for the server only (tuning experiments).
-  const flags = arg('server-flags', '').split(' ').filter((f) => f !== '')
+  const flags = SERVER_FLAGS
   const child = spawn('taskset', ['-c', '0', process.execPath, ...flags, ...probe, ...prof, entry], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: {
@@ -219,6 +243,7 @@ async function runOnce (n: number): Promise<Record<string, string | number>> {
   const pid = child.pid as number
   // The server process is `taskset` exec'ing node: same pid.
   await new Promise((resolve) => setTimeout(resolve, 500))
+  await warm(child)
   const idle = await memAfterGc(child)
 
   for (let i = 0; i < n; i++) calls.push(await openCall(port, i, tally))
@@ -292,6 +317,7 @@ async function runOnce (n: number): Promise<Record<string, string | number>> {
     'cpu ms/call-s': ((after.cpuMs - before.cpuMs) / (n * wall / 1000)).toFixed(2),
     'server cpu % (sys)': `${((after.cpuMs - before.cpuMs) / wall * 100).toFixed(0)} (${((after.sysMs - before.sysMs) / wall * 100).toFixed(0)})`,
     'others on core 0 %': Math.max(0, ((core0After - core0Before) - (after.cpuMs - before.cpuMs)) / wall * 100).toFixed(0),
+    'server RSS MB idle/live': `${(idle.rss / 2 ** 20).toFixed(0)}/${(loaded.rss / 2 ** 20).toFixed(0)}`,
     'KB/call RSS at rest': ((connected.rss - idle.rss) / 1024 / n).toFixed(0),
     'KB/call RSS live': ((loaded.rss - idle.rss) / 1024 / n).toFixed(0),
     liveRssKb: loaded.rss / 1024,
@@ -333,7 +359,7 @@ rows.forEach((r, i) => {
 })
 const cols = Object.keys(rows[0] ?? {})
 const fmt = (cells: Array<string | number>): string => `| ${cells.join(' | ')} |`
-console.log(`\nbench/bridge${BASELINE ? ' (BASELINE: bare ws relay, not TalkHint)' : ''} — ${new Date().toISOString().slice(0, 10)} — ${cpus().length} × ${cpus()[0]?.model.trim()} — Node ${process.version} — server on core 0, load generator + fake Realtime on core 1; agent audio back in ${DELTA_FRAMES * FRAME_MS} ms deltas; latencies in ms, ${SECONDS} s window; load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+console.log(`\nbench/bridge${BASELINE ? ' (BASELINE: bare ws relay, not TalkHint)' : ''} — ${new Date().toISOString().slice(0, 10)} — ${cpus().length} × ${cpus()[0]?.model.trim()} — Node ${process.version} — server on core 0, load generator + fake Realtime on core 1; agent audio back in ${DELTA_FRAMES * FRAME_MS} ms deltas; server flags: ${SERVER_FLAGS.join(' ') || 'none'}; latencies in ms, ${SECONDS} s window; load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
 console.log(fmt(cols))
 console.log(fmt(cols.map(() => '---')))
 for (const r of rows) console.log(fmt(cols.map((c) => r[c] as string)))
