@@ -47,6 +47,11 @@ function startFlags (): string[] {
 const SERVER_FLAGS = process.argv.includes('--server-flags') ? arg('server-flags', '').split(' ').filter((f) => f !== '') : startFlags()
 /** `--delta-ms 100`: the fake streams audio back in deltas of this length (default 20 ms: one per frame, the worst case). */
 const DELTA_FRAMES = Math.max(1, Math.round(Number(arg('delta-ms', '20')) / FRAME_MS))
+/**
+ * `--ready-delay-ms 250`: the fake answers session.update this late (a distant region over TLS),
+ * so each call's first frames reach TalkHint before its pre-warmed session is ready.
+ */
+const READY_DELAY_MS = Number(arg('ready-delay-ms', '250'))
 
 // A frame is 160 μ-law bytes: call index and sequence in the first 8, a fixed pattern after.
 // Base64 chars 12.. depend only on bytes 9.., so every intact frame ends with the same tail.
@@ -87,9 +92,13 @@ interface SimCall {
   upNext: number
   downNext: number
   echoAt: Float64Array
+  /** When its first frame is due: right after its `start`, in step with its sender group. */
+  t0: number
+  /** Its session cannot be ready before this: frames sent earlier wait in TalkHint's buffer. */
+  readyAt: number
 }
 
-interface Tally { up: number[], down: number[], upLost: number, upAltered: number, downLost: number, downAltered: number, upGot: number, downGot: number }
+interface Tally { early: number, up: number[], down: number[], upLost: number, upAltered: number, downLost: number, downAltered: number, upGot: number, downGot: number }
 
 const pct = (sorted: number[], q: number): number => sorted.length === 0 ? NaN : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number)
 /** The server's memory after a forced full GC (bench/bridge/gc-probe.ts answers over IPC). */
@@ -160,10 +169,15 @@ async function startServer (fakeUrl: string, dataDir: string): Promise<{ child: 
   return { child, port }
 }
 
-async function openCall (port: number, i: number, tally: Tally): Promise<SimCall> {
+/**
+ * Webhook, media socket, `start`; the call's audio begins at once (its sender group picks it up),
+ * while its pre-warmed session may not be ready yet: those frames must be buffered, not lost.
+ */
+async function openCall (port: number, i: number, tally: Tally, calls: SimCall[], firstTick: () => number): Promise<SimCall> {
   const callSid = 'CA' + i.toString(16).padStart(32, '0')
   const form = { CallSid: callSid, AccountSid: 'AC' + '0'.repeat(32), From: '+14155550100', To: '+15550002222', CallStatus: 'ringing' }
   // The webhook first, as Twilio does: it pre-warms the Realtime session.
+  const readyAt = performance.now() + READY_DELAY_MS
   await fetch(`http://127.0.0.1:${port}/twilio/inbound`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signTwilioRequest(TOKEN, `${BASE}/twilio/inbound`, form) },
@@ -174,7 +188,8 @@ async function openCall (port: number, i: number, tally: Tally): Promise<SimCall
     perMessageDeflate: false,
   })
   const cap = Math.ceil((SECONDS + 30) * 1000 / FRAME_MS)
-  const call: SimCall = { ws, streamSid: 'MZ' + i.toString(16).padStart(32, '0'), sent: 0, sentAt: new Float64Array(cap), upNext: 0, downNext: 0, echoAt: new Float64Array(cap) }
+  const call: SimCall = { ws, streamSid: 'MZ' + i.toString(16).padStart(32, '0'), sent: 0, sentAt: new Float64Array(cap), upNext: 0, downNext: 0, echoAt: new Float64Array(cap), t0: Infinity, readyAt }
+  calls[i] = call
   ws.on('message', (data) => {
     const text = data.toString()
     if (text.charCodeAt(10) === 109 && text.startsWith('{"event":"media"')) {
@@ -206,18 +221,20 @@ async function openCall (port: number, i: number, tally: Tally): Promise<SimCall
     streamSid: call.streamSid,
     start: { accountSid: 'AC' + '0'.repeat(32), streamSid: call.streamSid, callSid, tracks: ['inbound'], customParameters: { direction: 'inbound', from: '+14155550100', to: '+15550002222', mode: 'agent', stream: 'connect' }, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
   }))
+  call.t0 = firstTick()
   return call
 }
 
 let measuring = false
 
 async function runOnce (n: number): Promise<Record<string, string | number>> {
-  const tally: Tally = { up: [], down: [], upLost: 0, upAltered: 0, downLost: 0, downAltered: 0, upGot: 0, downGot: 0 }
+  const tally: Tally = { early: 0, up: [], down: [], upLost: 0, upAltered: 0, downLost: 0, downAltered: 0, upGot: 0, downGot: 0 }
   const calls: SimCall[] = []
   const fake: FakeRealtimeServer = await startFakeRealtime({
     record: false,
     echo: true,
     echoFrames: DELTA_FRAMES,
+    readyDelayMs: READY_DELAY_MS,
     onResponseCreate: () => {},
     onAppend: (_conn, audio) => {
       const now = performance.now()
@@ -246,27 +263,33 @@ async function runOnce (n: number): Promise<Record<string, string | number>> {
   await warm(child)
   const idle = await memAfterGc(child)
 
-  for (let i = 0; i < n; i++) calls.push(await openCall(port, i, tally))
-  await new Promise((resolve) => setTimeout(resolve, 1000))
-  const connected = await memAfterGc(child) // every call up, no audio yet
   const t0 = performance.now()
   let stopped = false
   // GROUPS staggered senders; each catches up to real time (Twilio also bursts after a hiccup).
+  // A call in group g = i % GROUPS starts on one of its group's ticks.
   const timers = Array.from({ length: GROUPS }, (_, g) => setTimeout(function tick () {
     if (stopped) return
-    const due = Math.floor((performance.now() - t0 - g * (FRAME_MS / GROUPS)) / FRAME_MS) + 1
+    const now = performance.now()
     for (let i = g; i < calls.length; i += GROUPS) {
-      const c = calls[i] as SimCall
+      const c = calls[i]
+      if (c === undefined || now < c.t0) continue
+      const due = Math.floor((now - c.t0) / FRAME_MS) + 1
       while (c.sent < due && c.sent < c.sentAt.length) {
         const seq = c.sent++
-        c.sentAt[seq] = performance.now()
+        const at = c.sentAt[seq] = performance.now()
+        if (at < c.readyAt) tally.early++
         c.ws.send(`{"event":"media","sequenceNumber":"${seq + 2}","streamSid":"${c.streamSid}","media":{"track":"inbound","chunk":"${seq + 1}","timestamp":"${seq * FRAME_MS}","payload":"${makeFrame(i, seq)}"}}`)
       }
     }
     timers[g] = setTimeout(tick, Math.max(1, FRAME_MS - ((performance.now() - t0 - g * 2) % FRAME_MS)))
   }, g * (FRAME_MS / GROUPS)))
+  const firstTick = (g: number) => (): number => {
+    const phase = t0 + g * (FRAME_MS / GROUPS)
+    return phase + Math.ceil((performance.now() - phase) / FRAME_MS) * FRAME_MS
+  }
+  for (let i = 0; i < n; i++) await openCall(port, i, tally, calls, firstTick(i % GROUPS))
 
-  await new Promise((resolve) => setTimeout(resolve, 3000)) // warm-up
+  await new Promise((resolve) => setTimeout(resolve, 3000)) // warm-up: every call live, sessions ready
   const loop = monitorEventLoopDelay({ resolution: 5 })
   loop.enable()
   const genStart = process.cpuUsage()
@@ -284,7 +307,7 @@ async function runOnce (n: number): Promise<Record<string, string | number>> {
   const lagP99 = loop.percentile(99) / 1e6
   loop.disable()
   const loaded = await memAfterGc(child)
-  if (process.env.BENCH_DEBUG_MEM !== undefined) process.stderr.write(JSON.stringify({ idle, connected, loaded }) + '\n')
+  if (process.env.BENCH_DEBUG_MEM !== undefined) process.stderr.write(JSON.stringify({ idle, loaded }) + '\n')
   stopped = true
   for (const t of timers) clearTimeout(t)
   await new Promise((resolve) => setTimeout(resolve, 1000)) // let in-flight frames land
@@ -318,13 +341,13 @@ async function runOnce (n: number): Promise<Record<string, string | number>> {
     'server cpu % (sys)': `${((after.cpuMs - before.cpuMs) / wall * 100).toFixed(0)} (${((after.sysMs - before.sysMs) / wall * 100).toFixed(0)})`,
     'others on core 0 %': Math.max(0, ((core0After - core0Before) - (after.cpuMs - before.cpuMs)) / wall * 100).toFixed(0),
     'server RSS MB idle/live': `${(idle.rss / 2 ** 20).toFixed(0)}/${(loaded.rss / 2 ** 20).toFixed(0)}`,
-    'KB/call RSS at rest': ((connected.rss - idle.rss) / 1024 / n).toFixed(0),
     'KB/call RSS live': ((loaded.rss - idle.rss) / 1024 / n).toFixed(0),
     liveRssKb: loaded.rss / 1024,
     'KB/call (heap)': ((loaded.heapUsed - idle.heapUsed) / 1024 / n).toFixed(0),
     'lost up/down': `${tally.upLost}/${tally.downLost}`,
     'altered up/down': `${tally.upAltered}/${tally.downAltered}`,
     frames: tally.upGot,
+    'of which before ready': tally.early,
     'loadgen cpu %': (genCpu * 100).toFixed(0),
     'loadgen lag p99 ms': lagP99.toFixed(1),
     'loadgen saturated': genCpu > 0.85 || lagP99 > 20 ? 'YES' : 'no',

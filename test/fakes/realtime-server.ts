@@ -398,7 +398,10 @@ export class FakeRealtimeConnection {
       return this.#error('invalid_value', "Invalid 'session.audio.input.turn_detection.type'.", id, 'session.audio.input.turn_detection.type')
     }
     this.session = merge(this.session, s)
-    this.send({ type: 'session.updated', session: this.session })
+    const updated = { type: 'session.updated', session: this.session }
+    const delay = this.#server.readyDelayMs
+    if (delay > 0) setTimeout(() => { if (!this.closed) this.send(updated) }, delay)
+    else this.send(updated)
   }
 
   #itemCreate (event: Json): void {
@@ -458,6 +461,8 @@ export interface FakeRealtimeOptions {
   transcribe?: (conn: FakeRealtimeConnection, seconds: number) => string
   /** Plain HTTP requests (not upgrades), e.g. the Responses fake's listener; default: 404. */
   http?: (req: IncomingMessage, res: ServerResponse) => void
+  /** Bench: answer session.update this late (a slow upstream), so audio arrives before the session is ready. */
+  readyDelayMs?: number
 }
 
 const defaultRespond = (conn: FakeRealtimeConnection, event: Json): void => {
@@ -472,6 +477,7 @@ export class FakeRealtimeServer {
   readonly echo: boolean
   readonly echoFrames: number
   readonly auto: boolean
+  readonly readyDelayMs: number
   readonly transcribeAuto: ((conn: FakeRealtimeConnection, seconds: number) => string) | undefined
   /** Upgrade requests seen (accepted or refused), for URL/header assertions. */
   readonly handshakes: Array<{ url: string, status: number }> = []
@@ -493,6 +499,7 @@ export class FakeRealtimeServer {
     this.echo = opts.echo ?? false
     this.echoFrames = opts.echoFrames ?? 1
     this.auto = opts.auto ?? false
+    this.readyDelayMs = opts.readyDelayMs ?? 0
     this.transcribeAuto = opts.transcribe
     this.onResponseCreate = opts.onResponseCreate ?? defaultRespond
     this.onAppend = opts.onAppend
