@@ -23,18 +23,20 @@
  *   payload string as received, `appendedBytes` the decoded total (8 bytes = 1 ms of μ-law).
  * - VAD and transcription are scripted by the test: speechStarted → `input_audio_buffer.speech_started`
  *   {audio_start_ms, item_id}; speechStopped → `speech_stopped` {audio_end_ms, item_id},
- *   `input_audio_buffer.committed`, `conversation.item.added` (user, input_audio); transcribe →
+ *   `input_audio_buffer.committed`, `conversation.item.added` and `.done` (user, input_audio); transcribe →
  *   `conversation.item.input_audio_transcription.delta` {item_id, content_index, delta}… then
  *   `.completed` {item_id, content_index, transcript, usage}. Completions may be sent in any order.
  *   In a realtime session with `interrupt_response` on, speech_started cancels the active
- *   response (`response.done` status `cancelled`), as the API does on WebSocket.
+ *   response (`response.done` status `cancelled`, status_details reason `turn_detected`), as the API
+ *   does on WebSocket; `response.cancel` gives reason `client_cancelled`.
  * - Responses: `response.created`, `response.output_item.added` (assistant message),
  *   `response.content_part.added`, then per chunk `response.output_audio.delta` {response_id,
  *   item_id, output_index, content_index, delta} and `response.output_audio_transcript.delta`,
- *   then `.done` events, `response.output_item.done`, `response.done` {response:{id, status, output}}.
+ *   then `output_audio.done`, `output_audio_transcript.done`, `content_part.done`,
+ *   `response.output_item.done`, `conversation.item.done`, `response.done` {response:{id, status, output}}.
  *   Function calls: `response.output_item.added` {item:{type:'function_call', name, call_id,
  *   arguments:''}}, `response.function_call_arguments.delta` {call_id, item_id, delta},
- *   `.done` {call_id, item_id, name, arguments}, `response.output_item.done`, `response.done`.
+ *   `.done` {call_id, item_id, name, arguments}, `response.output_item.done`, `conversation.item.done`, `response.done`.
  *   A second response.create while one is active: error `conversation_already_has_active_response`.
  * - `conversation.item.truncate` {item_id, content_index:0, audio_end_ms}: only assistant items;
  *   audio_end_ms above the item's audio length is an error (invalid_value ⚠️ wording), otherwise
@@ -151,7 +153,7 @@ export class FakeRealtimeConnection {
     this.send({ type: 'input_audio_buffer.speech_started', audio_start_ms: opts.audioStartMs ?? Math.floor(this.appendedMs), item_id: itemId })
     const td = (this.session.audio as Json | undefined)?.input as Json | undefined
     const interrupt = (td?.turn_detection as Json | null | undefined)?.interrupt_response !== false
-    if (this.kind === 'realtime' && interrupt && this.active !== undefined) this.#finish(this.active.id, 'cancelled')
+    if (this.kind === 'realtime' && interrupt && this.active !== undefined) this.#finish(this.active.id, 'cancelled', 'turn_detected')
     return itemId
   }
 
@@ -161,7 +163,11 @@ export class FakeRealtimeConnection {
     this.send({ type: 'input_audio_buffer.committed', item_id: itemId, previous_item_id: previous })
     const item = { id: itemId, type: 'message', role: 'user', audioBytes: audioEndMs * 8, status: 'completed' }
     this.items.set(itemId, item)
-    this.send({ type: 'conversation.item.added', previous_item_id: previous, item: { id: itemId, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null }] } })
+    const added = { id: itemId, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null }] }
+    this.send({ type: 'conversation.item.added', previous_item_id: previous, item: added })
+    // ⚠️ The docs only say .done comes when an item is finalized; a user audio item is final at
+    // commit (its transcription streams separately), so it follows .added at once here.
+    this.send({ type: 'conversation.item.done', previous_item_id: previous, item: added })
   }
 
   /** Streams the transcription of an item: deltas (default: one per word), then completed. */
@@ -224,6 +230,7 @@ export class FakeRealtimeConnection {
     this.send({ type: 'response.function_call_arguments.done', response_id: responseId, item_id: itemId, output_index: 0, call_id: callId, name, arguments: argText })
     const done = { ...item, status: 'completed', arguments: argText }
     this.send({ type: 'response.output_item.done', response_id: responseId, output_index: 0, item: done })
+    this.send({ type: 'conversation.item.done', previous_item_id: null, item: done })
     this.send({ type: 'response.done', response: { id: responseId, object: 'realtime.response', status: 'completed', output: [done] } })
     return { responseId, callId }
   }
@@ -245,7 +252,8 @@ export class FakeRealtimeConnection {
     this.send({ type: 'error', error })
   }
 
-  #finish (responseId: string, status: 'completed' | 'cancelled'): void {
+  /** Ends the active response; a cancelled one says why (`turn_detected`: the caller spoke; `client_cancelled`: response.cancel). */
+  #finish (responseId: string, status: 'completed' | 'cancelled', reason?: 'turn_detected' | 'client_cancelled'): void {
     const active = this.active
     if (active === undefined || active.id !== responseId) return
     this.active = undefined
@@ -255,9 +263,12 @@ export class FakeRealtimeConnection {
     const base = { response_id: responseId, item_id: active.itemId, output_index: 0, content_index: 0 }
     this.send({ type: 'response.output_audio.done', ...base })
     this.send({ type: 'response.output_audio_transcript.done', ...base, transcript })
+    this.send({ type: 'response.content_part.done', ...base, part: { type: 'audio', transcript } })
     const out = { id: active.itemId, object: 'realtime.item', type: 'message', role: 'assistant', status: item?.status, content: [{ type: 'output_audio', transcript }] }
     this.send({ type: 'response.output_item.done', response_id: responseId, output_index: 0, item: out })
-    this.send({ type: 'response.done', response: { id: responseId, object: 'realtime.response', status, output: [out] } })
+    this.send({ type: 'conversation.item.done', previous_item_id: null, item: out })
+    const details = status === 'cancelled' ? { status_details: { type: 'cancelled', reason: reason ?? 'client_cancelled' } } : {}
+    this.send({ type: 'response.done', response: { id: responseId, object: 'realtime.response', status, ...details, output: [out] } })
   }
 
   #onMessage (text: string): void {
@@ -363,7 +374,7 @@ export class FakeRealtimeConnection {
         return this.#server.onResponseCreate(this, event)
       case 'response.cancel':
         if (this.active === undefined) return this.#error('response_cancel_not_active', 'Cancellation failed: no active response found', id)
-        return this.#finish(this.active.id, 'cancelled')
+        return this.#finish(this.active.id, 'cancelled', 'client_cancelled')
       case 'transcription_session.update':
         return this.#error('beta_api_shape_disabled', 'The beta Realtime API shape is no longer supported. Use session.update with session.type.', id)
       default:
