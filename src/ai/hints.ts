@@ -110,6 +110,8 @@ export function createHintEngine (opts: HintEngineOptions): HintEngine {
   const calls = new Map<string, CallState>()
   const ended = recentSet()
   let inFlight = 0
+  /** The playbook re-read the latest call.started began; a hint waits for it, so a call never hints from the old text. */
+  let refreshing: Promise<void> = Promise.resolve()
 
   const stateFor = (callSid: string): CallState => {
     let s = calls.get(callSid)
@@ -160,6 +162,8 @@ export function createHintEngine (opts: HintEngineOptions): HintEngine {
   }
 
   const run = async (callSid: string, state: CallState, job: Job): Promise<void> => {
+    await refreshing
+    if (job.settled) return
     const { instructions, input } = buildHintRequest(state.turns, opts.playbook.text())
     const { signal } = job.controller
     let incomplete: string | undefined
@@ -241,7 +245,7 @@ export function createHintEngine (opts: HintEngineOptions): HintEngine {
       case 'call.started': {
         ended.forget(ev.callSid)
         Object.assign(stateFor(ev.callSid), { mode: ev.mode, streamSid: ev.streamSid, startedAt: ev.startedAt })
-        opts.playbook.refresh?.().catch(() => {})
+        refreshing = opts.playbook.refresh?.().catch(() => {}) ?? refreshing
         break
       }
       case 'transcript.final':
