@@ -8,7 +8,8 @@
  * (32 MB per semi-space here), whatever the number of calls: a fixed cost of the process, which
  * would otherwise be counted against whichever calls happened to be live when it grew.
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { getHeapSpaceStatistics } from 'node:v8'
 
@@ -49,7 +50,29 @@ function rssByKind (): Record<string, number> {
   return out
 }
 
-process.on('message', (m: { type?: string }) => {
+/** `--prof`: a CPU profile of the measurement window only (not start-up or call set-up). */
+let profiler: Session | undefined
+async function profile (m: { type?: string, file?: string }): Promise<void> {
+  if (m.type === 'prof-start') {
+    profiler = new Session()
+    profiler.connect()
+    await profiler.post('Profiler.enable')
+    await profiler.post('Profiler.setSamplingInterval', { interval: 200 })
+    await profiler.post('Profiler.start')
+  } else if (profiler !== undefined && m.file !== undefined) {
+    const { profile } = await profiler.post('Profiler.stop')
+    writeFileSync(m.file, JSON.stringify(profile))
+    profiler.disconnect()
+    profiler = undefined
+  }
+  process.send?.({ type: 'prof-done' })
+}
+
+process.on('message', (m: { type?: string, file?: string }) => {
+  if (m?.type === 'prof-start' || m?.type === 'prof-stop') {
+    profile(m).catch((err: unknown) => process.stderr.write(`profiler: ${String(err)}\n`))
+    return
+  }
   if (m?.type === 'lag-reset') {
     lag.reset()
     return

@@ -16,7 +16,7 @@
  * process's fixed costs are not charged to the calls.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { readFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir, cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
@@ -52,6 +52,10 @@ const DELTA_FRAMES = Math.max(1, Math.round(Number(arg('delta-ms', '20')) / FRAM
  * so each call's first frames reach TalkHint before its pre-warmed session is ready.
  */
 const READY_DELAY_MS = Number(arg('ready-delay-ms', '250'))
+/** `--prof DIR`: write a CPU profile of the server during each measurement window to DIR. */
+let PROF: string | undefined = ((next?: string) => next === undefined || next.startsWith('--') ? '/tmp/talkhint-prof' : next)(process.argv[process.argv.indexOf('--prof') + 1])
+if (!process.argv.includes('--prof')) PROF = undefined
+if (PROF !== undefined) mkdirSync(PROF, { recursive: true })
 
 // A frame is 160 μ-law bytes: call index and sequence in the first 8, a fixed pattern after.
 // Base64 chars 12.. depend only on bytes 9.., so every intact frame ends with the same tail.
@@ -115,18 +119,20 @@ async function memAfterGc (child: ChildProcess): Promise<ServerMem> {
   })
 }
 
-/** Brings the server's young generation to its working size before the idle sample (gc-probe.ts). */
-async function warm (child: ChildProcess): Promise<void> {
+/** Sends the gc-probe a message and waits for its answer of type `answer`. */
+async function ask (child: ChildProcess, message: Record<string, unknown>, answer: string): Promise<void> {
   await new Promise<void>((resolve) => {
     const onMessage = (m: { type?: string }): void => {
-      if (m.type !== 'warmed') return
+      if (m.type !== answer) return
       child.off('message', onMessage)
       resolve()
     }
     child.on('message', onMessage)
-    child.send({ type: 'warm' })
+    child.send(message)
   })
 }
+/** Brings the server's young generation to its working size before the idle sample (gc-probe.ts). */
+const warm = async (child: ChildProcess): Promise<void> => await ask(child, { type: 'warm' }, 'warmed')
 
 const procStat = (pid: number): { cpuMs: number, sysMs: number } => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
@@ -141,11 +147,10 @@ const coreBusyMs = (core: number): number => {
 }
 
 async function startServer (fakeUrl: string, dataDir: string): Promise<{ child: ChildProcess, port: number }> {
-  const prof = process.argv.includes('--prof') ? ['--cpu-prof', '--cpu-prof-dir=/tmp/talkhint-prof'] : []
   const probe = ['--expose-gc', '--import', './bench/bridge/gc-probe.ts']
   const entry = BASELINE ? 'bench/bridge/baseline-relay.ts' : 'src/server.ts'
   const flags = SERVER_FLAGS
-  const child = spawn('taskset', ['-c', '0', process.execPath, ...flags, ...probe, ...prof, entry], {
+  const child = spawn('taskset', ['-c', '0', process.execPath, ...flags, ...probe, entry], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: {
       ...process.env,
@@ -298,7 +303,9 @@ async function runOnce (n: number): Promise<Record<string, string | number>> {
   const core0Before = coreBusyMs(0)
   const wallStart = performance.now()
   measuring = true
+  if (PROF !== undefined) await ask(child, { type: 'prof-start' }, 'prof-done')
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000))
+  if (PROF !== undefined) await ask(child, { type: 'prof-stop', file: join(PROF, `server-${n}-calls-${Date.now()}.cpuprofile`) }, 'prof-done')
   measuring = false
   const wall = performance.now() - wallStart
   const after = procStat(pid)
@@ -369,7 +376,15 @@ for (const n of SIZES) {
   const cpu = (r: Record<string, string | number>): number => Number(r['cpu ms/call-s'])
   runs.sort((a, b) => cpu(a) - cpu(b))
   const median = runs[Math.floor((runs.length - 1) / 2)] as Record<string, string | number>
-  if (REPEAT > 1) median['cpu range'] = `${cpu(runs[0] as Record<string, string | number>).toFixed(2)}–${cpu(runs[runs.length - 1] as Record<string, string | number>).toFixed(2)}`
+  if (REPEAT > 1) {
+    const range = (col: string): string => {
+      const v = runs.map((r) => Number(r[col])).sort((a, b) => a - b)
+      return `${(v[0] as number).toFixed(2)}–${(v[v.length - 1] as number).toFixed(2)}`
+    }
+    median['cpu range'] = range('cpu ms/call-s')
+    median['up p99 range'] = range('up p99')
+    median['down p99 range'] = range('down p99')
+  }
   rows.push(median)
 }
 // V8 grows its young generation to a fixed cap under any sustained allocation rate; that is not
