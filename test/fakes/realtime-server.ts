@@ -117,6 +117,11 @@ export class FakeRealtimeConnection {
     this.#ws.send(JSON.stringify({ event_id: this.#server.nextId('event'), ...event }))
   }
 
+  /** Sends a text frame exactly as given (tests of malformed or unusually laid-out events). */
+  sendText (text: string): void {
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(text)
+  }
+
   /** Resolves with the first received client event of `type` matching `test` (already received ones count). */
   waitFor (type: string, test: (e: Json) => boolean = () => true, timeoutMs = 5000): Promise<Json> {
     const match = (e: Json): boolean => e.type === type && test(e)
