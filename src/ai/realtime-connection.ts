@@ -29,6 +29,7 @@ export interface RealtimeConnection {
 export type ConnectRealtime = (target: RealtimeTarget, handlers: ConnectionHandlers) => RealtimeConnection
 
 const HANDSHAKE_TIMEOUT_MS = 10_000
+const TEXT = { binary: false } as const
 
 /**
  * The production connector: `OpenAIRealtimeWS` on the given client (its OPENAI_BASE_URL and key).
@@ -71,7 +72,8 @@ export function createSdkConnect (client: OpenAI): ConnectRealtime {
       send: (event) => { if (socket.readyState === socket.OPEN) rt.send(event) },
       sendRaw: (text) => {
         if (socket.readyState !== socket.OPEN) return false
-        socket.send(text)
+        // A Buffer (sent as text) lets ws mask it into one frame buffer: one write, not cork + writev.
+        socket.send(Buffer.from(text), TEXT)
         return true
       },
       get bufferedAmount () { return socket.bufferedAmount },

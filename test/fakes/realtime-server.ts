@@ -78,6 +78,8 @@ export class FakeRealtimeConnection {
   readonly appended: string[] = []
   appendedBytes = 0
   appendCount = 0
+  /** Client frames sent as binary rather than text (every client event must be a text frame). */
+  binaryFrames = 0
   session: Json
   readonly items = new Map<string, FakeItem>()
   readonly errors: Json[] = []
@@ -101,7 +103,11 @@ export class FakeRealtimeConnection {
     this.model = url.searchParams.get('model') ?? undefined
     this.kind = this.model === undefined ? 'transcription' : 'realtime'
     this.session = defaultSession(this.kind, this.model, server.nextId('sess'))
-    ws.on('message', (data) => this.#onMessage(data.toString()))
+    ws.on('message', (data, isBinary) => {
+      // The API speaks JSON text frames; a binary frame from a client is counted for tests to catch.
+      if (isBinary) this.binaryFrames++
+      this.#onMessage(data.toString())
+    })
     ws.on('close', (code) => {
       this.closed = true
       this.closeCode = code

@@ -44,6 +44,9 @@ t.test('through the SDK connection: events in order, a malformed frame reported 
   t.match(errors[0]?.message, /unparsable Realtime event/)
   t.ok(conn.sendRaw('{"type":"input_audio_buffer.clear"}'), 'the connection is still open')
   await server.waitFor('input_audio_buffer.clear')
+  t.ok(conn.sendRaw('{"type":"input_audio_buffer.append","audio":"AAAA"}'))
+  await server.waitFor('input_audio_buffer.append')
+  t.equal(server.binaryFrames, 0, 'client events go out as text frames')
 })
 
 async function until (cond: () => boolean, timeoutMs = 5000): Promise<void> {
