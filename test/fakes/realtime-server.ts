@@ -34,6 +34,7 @@
  *   item_id, output_index, content_index, delta} and `response.output_audio_transcript.delta`,
  *   then `output_audio.done`, `output_audio_transcript.done`, `content_part.done`,
  *   `response.output_item.done`, `conversation.item.done`, `response.done` {response:{id, status, output}}.
+ *   Right after `response.created`: `rate_limits.updated` {rate_limits:[{name, limit, remaining, reset_seconds}]}.
  *   Function calls: `response.output_item.added` {item:{type:'function_call', name, call_id,
  *   arguments:''}}, `response.function_call_arguments.delta` {call_id, item_id, delta},
  *   `.done` {call_id, item_id, name, arguments}, `response.output_item.done`, `conversation.item.done`, `response.done`.
@@ -199,6 +200,7 @@ export class FakeRealtimeConnection {
     const item: FakeItem = { id: itemId, type: 'message', role: 'assistant', audioBytes: 0, status: 'in_progress' }
     this.items.set(itemId, item)
     this.send({ type: 'response.created', response: { id: responseId, object: 'realtime.response', status: 'in_progress', output: [] } })
+    this.#rateLimits()
     this.send({ type: 'response.output_item.added', response_id: responseId, output_index: 0, item: { id: itemId, object: 'realtime.item', type: 'message', role: 'assistant', status: 'in_progress', content: [] } })
     this.send({ type: 'conversation.item.added', previous_item_id: null, item: { id: itemId, object: 'realtime.item', type: 'message', role: 'assistant', status: 'in_progress', content: [] } })
     this.send({ type: 'response.content_part.added', response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, part: { type: 'audio', transcript: '' } })
@@ -236,6 +238,7 @@ export class FakeRealtimeConnection {
     this.items.set(itemId, { id: itemId, type: 'function_call', audioBytes: 0, status: 'completed', callId, name })
     const item = { id: itemId, object: 'realtime.item', type: 'function_call', status: 'in_progress', name, call_id: callId, arguments: '' }
     this.send({ type: 'response.created', response: { id: responseId, object: 'realtime.response', status: 'in_progress', output: [] } })
+    this.#rateLimits()
     this.send({ type: 'response.output_item.added', response_id: responseId, output_index: 0, item })
     this.send({ type: 'response.function_call_arguments.delta', response_id: responseId, item_id: itemId, output_index: 0, call_id: callId, delta: argText })
     this.send({ type: 'response.function_call_arguments.done', response_id: responseId, item_id: itemId, output_index: 0, call_id: callId, name, arguments: argText })
@@ -261,6 +264,11 @@ export class FakeRealtimeConnection {
     const error = { type, code, message, param, event_id: typeof clientEventId === 'string' ? clientEventId : null }
     this.errors.push(error)
     this.send({ type: 'error', error })
+  }
+
+  /** At the start of each response (the API reference: tokens reserved for its output), the budgets left (PROTOCOL.md C). */
+  #rateLimits (): void {
+    this.send({ type: 'rate_limits.updated', rate_limits: [{ name: 'requests', limit: 5000, remaining: 4999, reset_seconds: 0.012 }, { name: 'tokens', limit: 40000, remaining: 39000, reset_seconds: 1.5 }] })
   }
 
   /** Ends the active response; a cancelled one says why (`turn_detected`: the caller spoke; `client_cancelled`: response.cancel). */
