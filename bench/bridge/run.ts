@@ -3,7 +3,8 @@
  * process, pinned to core 0) to a local fake Realtime server that streams every frame back as
  * agent audio (this process, pinned to core 1, which also plays Twilio).
  *
- *   node bench/bridge/run.ts [--calls 50,200,300,500] [--seconds 10]
+ *   node bench/bridge/run.ts [--calls 50,200,300,500] [--seconds 10] [--repeat 3]
+ *     [--baseline] [--delta-ms 20] [--ready-delay-ms 250] [--prof DIR] [--server-flags "…"]
  *
  * Prints, per N: uplink (Twilio frame sent → fake Realtime got the append) and downlink (fake
  * sent the delta → Twilio got the media) latency p50/p99/max, server CPU ms per call-second,
