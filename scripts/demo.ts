@@ -10,9 +10,10 @@
  * (the AI answers the call instead of assisting a human). Any env setting (PORT, DATABASE_URL, MODE…) wins.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { buildApp } from '../src/app.ts'
+import { wavToMulaw8k } from '../src/audio/convert.ts'
 import { ConfigError, loadConfig, type Config } from '../src/config.ts'
 import { loggerOptions } from '../src/log.ts'
 import { FIXTURES, formatEvent, formatSummary, randomSid, simulateCall, type SimResult } from '../src/sim/index.ts'
@@ -122,6 +123,15 @@ print(`server   ${address}  (history in ${config.databaseUrl})`)
 print('')
 print(`Simulating a phone call: the caller says ${FIXTURES.caller.split('/').pop()}, the operator ${FIXTURES.operator.split('/').pop()}${speed !== 1 ? `, at ${speed}× speed` : ''}.`)
 
+/**
+ * Agent mode: the caller lets the greeting finish before speaking, as people do (this much μ-law silence first),
+ * so the demo shows greeting, question, answer; a caller who talks at once would barge in on the greeting.
+ */
+const GREETING_PAUSE_MS = 4000
+const caller = config.mode === 'agent'
+  ? { mulaw: Buffer.concat([Buffer.alloc(GREETING_PAUSE_MS * 8, 0xff), wavToMulaw8k(readFileSync(FIXTURES.caller)).mulaw]) }
+  : FIXTURES.caller
+
 /** One simulated call through the server, printed as it goes: the call's own log, then what the dashboard shows. */
 async function playCall (callSid: string, leg: { from: string, to: string, outbound?: string }): Promise<SimResult> {
   const watch = watchDashboard({ serverUrl: address, token: config.dashboardToken, callSid, onLine: print })
@@ -133,6 +143,7 @@ async function playCall (callSid: string, leg: { from: string, to: string, outbo
     accountSid: config.twilioAccountSid,
     callSid,
     ...leg,
+    caller,
     speed,
     onEvent: (e) => {
       if (e.type === 'audio' || e.type === 'status.callback') return

@@ -71,6 +71,24 @@ t.test('npm run demo --exit: one simulated call with transcripts, a hint and a s
   t.match(summary?.summary, /premium plan pricing/, 'summary stored')
 })
 
+t.test('npm run demo --agent --exit: the agent greets once, the caller waits for it, the agent answers the question', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'talkhint-demo-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const demo = run([DEMO, '--agent', '--exit', '--speed', '8'], dir, cleanEnv())
+  t.teardown(() => { demo.child.kill('SIGKILL') })
+  const code = await demo.exited
+  const out = demo.out()
+  t.equal(code, 0, `demo exits 0 after the call:\n${out}`)
+  t.match(out, /TalkHint demo: agent mode/)
+  t.match(out, /twiml {4}<Connect><Stream>/, 'the call is answered with <Connect><Stream>')
+  const greeting = out.indexOf('agent    "Hello! Thanks for calling.')
+  const question = out.indexOf('caller   "Hi, I\'m calling about the pricing')
+  const answer = out.indexOf('agent    "I heard you.')
+  t.ok(greeting >= 0 && question > greeting && answer > question, `greeting, then the caller's question, then the agent's answer:\n${out}`)
+  t.equal(out.split('agent    "Hello!').length - 1, 1, 'the greeting is said once')
+  t.notMatch(out.slice(0, question), /◀ clear/, 'the greeting is not barged in on: the caller waits for it')
+  t.match(out, /problems {3}none/)
+})
 t.test('npm run demo keeps serving: npm run call prints transcripts and hints from the dashboard socket; Ctrl-C stops it', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'talkhint-demo-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
