@@ -30,6 +30,11 @@ export type ConnectRealtime = (target: RealtimeTarget, handlers: ConnectionHandl
 
 const HANDSHAKE_TIMEOUT_MS = 10_000
 const TEXT = { binary: false } as const
+/**
+ * Largest server event accepted (the SDK's default is no limit). The API caps an append at 15 MB,
+ * and nothing it sends back is bigger; past this `ws` closes with 1009 and the upstream reconnects.
+ */
+export const MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 /**
  * The production connector: `OpenAIRealtimeWS` on the given client (its OPENAI_BASE_URL and key).
@@ -43,6 +48,7 @@ export function createSdkConnect (client: OpenAI): ConnectRealtime {
   const port = Number(base.port === '' ? 80 : base.port)
   const options = {
     handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    maxPayload: MAX_EVENT_BYTES,
     ...(plain ? { createConnection: () => netConnect({ host, port }) } : {}),
   }
 

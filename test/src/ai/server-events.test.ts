@@ -2,7 +2,7 @@
 import t from 'tap'
 import OpenAI from 'openai'
 import type { RealtimeServerEvent } from '../../../src/ai/events.ts'
-import { createSdkConnect } from '../../../src/ai/realtime-connection.ts'
+import { createSdkConnect, MAX_EVENT_BYTES } from '../../../src/ai/realtime-connection.ts'
 import { readServerEvent } from '../../../src/ai/server-events.ts'
 import { FAKE_OPENAI_KEY, startFakeRealtime } from '../../fakes/realtime-server.ts'
 
@@ -47,6 +47,29 @@ t.test('through the SDK connection: events in order, a malformed frame reported 
   t.ok(conn.sendRaw('{"type":"input_audio_buffer.append","audio":"AAAA"}'))
   await server.waitFor('input_audio_buffer.append')
   t.equal(server.binaryFrames, 0, 'client events go out as text frames')
+})
+
+t.test('a server event past MAX_EVENT_BYTES is refused: an error, the socket closed, nothing handled', async (t) => {
+  const fake = await startFakeRealtime()
+  t.teardown(() => fake.close())
+  const connect = createSdkConnect(new OpenAI({ apiKey: FAKE_OPENAI_KEY, baseURL: fake.url }))
+  const events: string[] = []
+  const errors: string[] = []
+  let closedWith: number | undefined
+  const conn = connect({ model: 'gpt-realtime' }, {
+    onOpen: () => {},
+    onEvent: (e) => events.push(e.type),
+    onError: (e) => errors.push(e.message),
+    onClose: (code) => { closedWith = code },
+  })
+  t.teardown(() => conn.close())
+  const server = await fake.waitForConnection()
+  await until(() => events.includes('session.created'))
+  server.sendText(JSON.stringify({ type: 'conversation.item.retrieved', item: { id: 'x', pad: 'A'.repeat(MAX_EVENT_BYTES) } }))
+  await until(() => closedWith !== undefined)
+  t.match(errors.join('\n'), /max payload size exceeded/i, 'ws refuses it for its size')
+  t.ok(closedWith === 1006 || closedWith === 1009, `closed (${String(closedWith)})`)
+  t.notOk(events.includes('conversation.item.retrieved'), 'the oversized event never reached the handlers')
 })
 
 async function until (cond: () => boolean, timeoutMs = 5000): Promise<void> {
