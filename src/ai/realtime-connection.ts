@@ -32,7 +32,8 @@ const HANDSHAKE_TIMEOUT_MS = 10_000
 const TEXT = { binary: false } as const
 /**
  * Largest server event accepted (the SDK's default is no limit). The API caps an append at 15 MB,
- * and nothing it sends back is bigger; past this `ws` closes with 1009 and the upstream reconnects.
+ * and nothing it sends back is bigger; past this `ws` refuses the frame and closes (1009), and the
+ * upstream reconnects.
  */
 export const MAX_EVENT_BYTES = 16 * 1024 * 1024
 
@@ -57,7 +58,7 @@ export function createSdkConnect (client: OpenAI): ConnectRealtime {
     const socket = rt.socket
     let closed = false
     // Frames are read here rather than through the SDK's emitter, which parses and re-dispatches
-    // every event (about 15 % of the server's CPU at 300 agent calls, bench/bridge). The SDK still
+    // every event (5–14 % of the server's CPU at 300 agent calls, bench/bridge). The SDK still
     // builds the URL and headers, opens, sends and closes; its transport errors still arrive below.
     for (const listener of socket.listeners('message')) socket.off('message', listener as () => void)
     socket.on('message', (data: Buffer) => {
