@@ -50,7 +50,7 @@ function rssByKind (): Record<string, number> {
   return out
 }
 
-/** `--prof`: a CPU profile of the measurement window only (not start-up or call set-up). */
+/** `--prof`: a CPU profile and a sampled heap profile of the measurement window only (not start-up or call set-up). */
 let profiler: Session | undefined
 async function profile (m: { type?: string, file?: string }): Promise<void> {
   if (m.type === 'prof-start') {
@@ -59,9 +59,14 @@ async function profile (m: { type?: string, file?: string }): Promise<void> {
     await profiler.post('Profiler.enable')
     await profiler.post('Profiler.setSamplingInterval', { interval: 200 })
     await profiler.post('Profiler.start')
+    // Allocations still alive at the end (survivors of scavenges: what fills the old generation).
+    await profiler.post('HeapProfiler.startSampling', { samplingInterval: 32 * 1024 })
   } else if (profiler !== undefined && m.file !== undefined) {
     const { profile } = await profiler.post('Profiler.stop')
     writeFileSync(m.file, JSON.stringify(profile))
+    const heap = await profiler.post('HeapProfiler.getSamplingProfile')
+    await profiler.post('HeapProfiler.stopSampling')
+    writeFileSync(m.file.replace(/\.cpuprofile$/, '.heapprofile'), JSON.stringify(heap.profile))
     profiler.disconnect()
     profiler = undefined
   }
