@@ -4,7 +4,7 @@
  * agent audio (this process, pinned to core 1, which also plays Twilio).
  *
  *   node bench/bridge/run.ts [--calls 50,200,300,500] [--seconds 10] [--repeat 3]
- *     [--baseline] [--delta-ms 20] [--ready-delay-ms 250] [--prof DIR] [--server-flags "…"]
+ *     [--baseline | --compare] [--delta-ms 20] [--ready-delay-ms 250] [--prof DIR] [--server-flags "…"]
  *
  * Prints, per N: uplink (Twilio frame sent → fake Realtime got the append) and downlink (fake
  * sent the delta → Twilio got the media) latency p50/p99/max, server CPU ms per call-second,
@@ -39,6 +39,12 @@ const SIZES = arg('calls', '50,200,300,500').split(',').map(Number)
 const SECONDS = Number(arg('seconds', '10'))
 /** `--baseline`: run the same load against bench/bridge/baseline-relay.ts instead of TalkHint. */
 const BASELINE = process.argv.includes('--baseline')
+/**
+ * `--compare`: each run of TalkHint is followed by a run of the bare relay on the same load, and a
+ * third table gives TalkHint ÷ relay. This host is shared and drifts by tens of percent from one
+ * hour to the next; runs taken side by side drift together, so their ratio is the stable figure.
+ */
+const COMPARE = process.argv.includes('--compare')
 /** The Node flags `npm start` gives the server (package.json), so the bench measures what production runs. */
 function startFlags (): string[] {
   const words = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/)
@@ -147,9 +153,9 @@ const coreBusyMs = (core: number): number => {
   return (v.reduce((a, b) => a + b, 0) - (v[3] ?? 0) - (v[4] ?? 0)) * 10
 }
 
-async function startServer (fakeUrl: string, dataDir: string): Promise<{ child: ChildProcess, port: number }> {
+async function startServer (fakeUrl: string, dataDir: string, baseline: boolean): Promise<{ child: ChildProcess, port: number }> {
   const probe = ['--expose-gc', '--import', './bench/bridge/gc-probe.ts']
-  const entry = BASELINE ? 'bench/bridge/baseline-relay.ts' : 'src/server.ts'
+  const entry = baseline ? 'bench/bridge/baseline-relay.ts' : 'src/server.ts'
   const flags = SERVER_FLAGS
   const child = spawn('taskset', ['-c', '0', process.execPath, ...flags, ...probe, entry], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -233,7 +239,7 @@ async function openCall (port: number, i: number, tally: Tally, calls: SimCall[]
 
 let measuring = false
 
-async function runOnce (n: number): Promise<Record<string, string | number>> {
+async function runOnce (n: number, baseline: boolean): Promise<Record<string, string | number>> {
   const tally: Tally = { early: 0, up: [], down: [], upLost: 0, upAltered: 0, downLost: 0, downAltered: 0, upGot: 0, downGot: 0 }
   const calls: SimCall[] = []
   const fake: FakeRealtimeServer = await startFakeRealtime({
@@ -262,7 +268,7 @@ async function runOnce (n: number): Promise<Record<string, string | number>> {
     },
   })
   const dataDir = mkdtempSync(join(tmpdir(), 'talkhint-bench-'))
-  const { child, port } = await startServer(fake.url, dataDir)
+  const { child, port } = await startServer(fake.url, dataDir, baseline)
   const pid = child.pid as number
   // The server process is `taskset` exec'ing node: same pid.
   await new Promise((resolve) => setTimeout(resolve, 500))
@@ -364,20 +370,28 @@ async function runOnce (n: number): Promise<Record<string, string | number>> {
 
 // This process is the load generator: core 1. The server gets core 0.
 execFileSync('taskset', ['-a', '-cp', '1', String(process.pid)], { stdio: 'ignore' })
-const rows: Array<Record<string, string | number>> = []
 // `--repeat 3`: each size runs that many times on a fresh server; the run with the median CPU is
-// shown, with the CPU range of all runs (this machine is shared: runs vary by tens of percent).
+// shown, with the CPU and p99 ranges of all runs (this machine is shared: runs vary by tens of percent).
 const REPEAT = Math.max(1, Number(arg('repeat', '1')))
+type Row = Record<string, string | number>
+const kinds = COMPARE ? [false, true] : [BASELINE]
+const tables = new Map<boolean, Row[]>(kinds.map((k) => [k, []]))
 for (const n of SIZES) {
-  const runs: Array<Record<string, string | number>> = []
+  const runs = new Map<boolean, Row[]>(kinds.map((k) => [k, []]))
   for (let i = 0; i < REPEAT; i++) {
-    process.stderr.write(`running ${n} calls for ${SECONDS} s, run ${i + 1}/${REPEAT} (load average ${loadavg()[0]?.toFixed(2)})…\n`)
-    runs.push(await runOnce(n))
+    for (const baseline of kinds) {
+      process.stderr.write(`running ${n} calls${baseline ? ' (bare relay)' : ''} for ${SECONDS} s, run ${i + 1}/${REPEAT} (load average ${loadavg()[0]?.toFixed(2)})…\n`)
+      runs.get(baseline)?.push(await runOnce(n, baseline))
+    }
   }
-  const cpu = (r: Record<string, string | number>): number => Number(r['cpu ms/call-s'])
+  for (const baseline of kinds) tables.get(baseline)?.push(summarize(runs.get(baseline) ?? []))
+}
+
+function summarize (runs: Row[]): Row {
+  const cpu = (r: Row): number => Number(r['cpu ms/call-s'])
   runs.sort((a, b) => cpu(a) - cpu(b))
-  const median = runs[Math.floor((runs.length - 1) / 2)] as Record<string, string | number>
-  if (REPEAT > 1) {
+  const median = runs[Math.floor((runs.length - 1) / 2)] as Row
+  if (runs.length > 1) {
     const range = (col: string): string => {
       const v = runs.map((r) => Number(r[col])).sort((a, b) => a - b)
       return `${(v[0] as number).toFixed(2)}–${(v[v.length - 1] as number).toFixed(2)}`
@@ -386,19 +400,36 @@ for (const n of SIZES) {
     median['up p99 range'] = range('up p99')
     median['down p99 range'] = range('down p99')
   }
-  rows.push(median)
+  return median
 }
-// V8 grows its young generation to a fixed cap under any sustained allocation rate; that is not
-// per-call memory. The slope between two sizes removes it: extra live RSS per extra call.
-const live = rows.map((r) => r.liveRssKb as number)
-rows.forEach((r, i) => {
-  const prev = rows[i - 1]
-  r['KB/call RSS live, marginal'] = prev === undefined ? '–' : (((live[i] as number) - (live[i - 1] as number)) / ((r.calls as number) - (prev.calls as number))).toFixed(0)
-  delete r.liveRssKb
-})
-const cols = Object.keys(rows[0] ?? {})
+
 const fmt = (cells: Array<string | number>): string => `| ${cells.join(' | ')} |`
-console.log(`\nbench/bridge${BASELINE ? ' (BASELINE: bare ws relay, not TalkHint)' : ''} — ${new Date().toISOString().slice(0, 10)} — ${cpus().length} × ${cpus()[0]?.model.trim()} — Node ${process.version} — server on core 0, load generator + fake Realtime on core 1; agent audio back in ${DELTA_FRAMES * FRAME_MS} ms deltas; server flags: ${SERVER_FLAGS.join(' ') || 'none'}; latencies in ms, ${SECONDS} s window; load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
-console.log(fmt(cols))
-console.log(fmt(cols.map(() => '---')))
-for (const r of rows) console.log(fmt(cols.map((c) => r[c] as string)))
+function print (title: string, rows: Row[]): void {
+  // V8 grows its young generation to a fixed cap under any sustained allocation rate; that is not
+  // per-call memory. The slope between two sizes removes it: extra live RSS per extra call.
+  const live = rows.map((r) => r.liveRssKb as number)
+  rows.forEach((r, i) => {
+    const prev = rows[i - 1]
+    r['KB/call RSS live, marginal'] = prev === undefined ? '–' : (((live[i] as number) - (live[i - 1] as number)) / ((r.calls as number) - (prev.calls as number))).toFixed(0)
+    delete r.liveRssKb
+  })
+  const cols = Object.keys(rows[0] ?? {})
+  console.log(`\nbench/bridge${title} — ${new Date().toISOString().slice(0, 10)} — ${cpus().length} × ${cpus()[0]?.model.trim()} — Node ${process.version} — server on core 0, load generator + fake Realtime on core 1; agent audio back in ${DELTA_FRAMES * FRAME_MS} ms deltas; server flags: ${SERVER_FLAGS.join(' ') || 'none'}; latencies in ms, ${SECONDS} s window; load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+  console.log(fmt(cols))
+  console.log(fmt(cols.map(() => '---')))
+  for (const r of rows) console.log(fmt(cols.map((c) => r[c] as string)))
+}
+
+for (const baseline of kinds) print(baseline ? ' (BASELINE: bare ws relay, not TalkHint)' : '', tables.get(baseline) ?? [])
+if (COMPARE) {
+  const ours = tables.get(false) ?? []
+  const relay = tables.get(true) ?? []
+  console.log('\nTalkHint ÷ bare relay, runs taken side by side (median runs)')
+  console.log(fmt(['calls', 'cpu ms/call-s', 'KB/call RSS live', 'up p99 (ms, TalkHint / relay)', 'down p99 (ms, TalkHint / relay)']))
+  console.log(fmt(['---', '---', '---', '---', '---']))
+  ours.forEach((r, i) => {
+    const b = relay[i] as Row
+    const ratio = (col: string): string => `${(Number(r[col]) / Number(b[col])).toFixed(2)}×`
+    console.log(fmt([r.calls as number, ratio('cpu ms/call-s'), ratio('KB/call RSS live'), `${r['up p99'] as string} / ${b['up p99'] as string}`, `${r['down p99'] as string} / ${b['down p99'] as string}`]))
+  })
+}
