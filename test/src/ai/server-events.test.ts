@@ -1,5 +1,5 @@
 /** Reading Realtime server events: frames that are not events are reported, the connection carries on. */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import OpenAI from 'openai'
 import type { RealtimeServerEvent } from '../../../src/ai/events.ts'
 import { createSdkConnect, MAX_EVENT_BYTES } from '../../../src/ai/realtime-connection.ts'
@@ -16,22 +16,26 @@ t.test('frames that are not events are errors, not exceptions', async (t) => {
   }
 })
 
-t.test('through the SDK connection: events in order, a malformed frame reported once and the session carries on', async (t) => {
+/** A real SDK connection (createSdkConnect) to a fake Realtime server, recording what its handlers get. */
+async function sdkSession (t: Test) {
   const fake = await startFakeRealtime()
   t.teardown(() => fake.close())
   const connect = createSdkConnect(new OpenAI({ apiKey: FAKE_OPENAI_KEY, baseURL: fake.url }))
-  const events: RealtimeServerEvent[] = []
-  const errors: Error[] = []
-  let open = false
+  const got = { open: false, events: [] as RealtimeServerEvent[], errors: [] as Error[], closedWith: undefined as number | undefined }
   const conn = connect({ model: 'gpt-realtime' }, {
-    onOpen: () => { open = true },
-    onEvent: (e) => events.push(e),
-    onError: (e) => errors.push(e),
-    onClose: () => {},
+    onOpen: () => { got.open = true },
+    onEvent: (e) => got.events.push(e),
+    onError: (e) => got.errors.push(e),
+    onClose: (code) => { got.closedWith = code },
   })
   t.teardown(() => conn.close())
   const server = await fake.waitForConnection()
-  await until(() => open && events.some((e) => e.type === 'session.created'))
+  await until(() => got.open && got.events.some((e) => e.type === 'session.created'))
+  return { conn, server, got }
+}
+
+t.test('through the SDK connection: events in order, a malformed frame reported once and the session carries on', async (t) => {
+  const { conn, server, got: { events, errors } } = await sdkSession(t)
   server.sendText(JSON.stringify(delta))
   server.sendText('{"type":"response.output_audio.delta", oops')
   server.sendText(JSON.stringify({ ...delta, event_id: 'event_2', delta: 'AAAA' }))
@@ -50,26 +54,12 @@ t.test('through the SDK connection: events in order, a malformed frame reported 
 })
 
 t.test('a server event past MAX_EVENT_BYTES is refused: an error, the socket closed, nothing handled', async (t) => {
-  const fake = await startFakeRealtime()
-  t.teardown(() => fake.close())
-  const connect = createSdkConnect(new OpenAI({ apiKey: FAKE_OPENAI_KEY, baseURL: fake.url }))
-  const events: string[] = []
-  const errors: string[] = []
-  let closedWith: number | undefined
-  const conn = connect({ model: 'gpt-realtime' }, {
-    onOpen: () => {},
-    onEvent: (e) => events.push(e.type),
-    onError: (e) => errors.push(e.message),
-    onClose: (code) => { closedWith = code },
-  })
-  t.teardown(() => conn.close())
-  const server = await fake.waitForConnection()
-  await until(() => events.includes('session.created'))
+  const { server, got } = await sdkSession(t)
   server.sendText(JSON.stringify({ type: 'conversation.item.retrieved', item: { id: 'x', pad: 'A'.repeat(MAX_EVENT_BYTES) } }))
-  await until(() => closedWith !== undefined)
-  t.match(errors.join('\n'), /max payload size exceeded/i, 'ws refuses it for its size')
-  t.ok(closedWith === 1006 || closedWith === 1009, `closed (${String(closedWith)})`)
-  t.notOk(events.includes('conversation.item.retrieved'), 'the oversized event never reached the handlers')
+  await until(() => got.closedWith !== undefined)
+  t.match(got.errors.map((e) => e.message).join('\n'), /max payload size exceeded/i, 'ws refuses it for its size')
+  t.ok(got.closedWith === 1006 || got.closedWith === 1009, `closed (${String(got.closedWith)})`)
+  t.notOk(got.events.some((e) => (e.type as string) === 'conversation.item.retrieved'), 'the oversized event never reached the handlers')
 })
 
 async function until (cond: () => boolean, timeoutMs = 5000): Promise<void> {
