@@ -5,7 +5,7 @@
  *
  * {type:'warm'} first brings V8's young generation to its working size, as any sustained load
  * does within seconds. V8 grows it on demand up to a cap it derives from the machine's memory
- * (32 MB per semi-space here), whatever the number of calls: a fixed cost of the process, which
+ * (64 MB per semi-space here, unless the flags fix it), whatever the number of calls: a fixed cost of the process, which
  * would otherwise be counted against whichever calls happened to be live when it grew.
  */
 import { readFileSync, writeFileSync } from 'node:fs'

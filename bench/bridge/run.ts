@@ -59,9 +59,10 @@ const DELTA_FRAMES = Math.max(1, Math.round(Number(arg('delta-ms', '20')) / FRAM
  * so each call's first frames reach TalkHint before its pre-warmed session is ready.
  */
 const READY_DELAY_MS = Number(arg('ready-delay-ms', '250'))
-/** `--prof DIR`: write a CPU profile of the server during each measurement window to DIR. */
-let PROF: string | undefined = ((next?: string) => next === undefined || next.startsWith('--') ? '/tmp/talkhint-prof' : next)(process.argv[process.argv.indexOf('--prof') + 1])
-if (!process.argv.includes('--prof')) PROF = undefined
+/** `--prof [DIR]`: a CPU and a heap profile of the server over each measurement window, in DIR (default /tmp/talkhint-prof). */
+const PROF_AT = process.argv.indexOf('--prof')
+const PROF_DIR = process.argv[PROF_AT + 1]
+const PROF = PROF_AT < 0 ? undefined : PROF_DIR === undefined || PROF_DIR.startsWith('--') ? '/tmp/talkhint-prof' : PROF_DIR
 if (PROF !== undefined) mkdirSync(PROF, { recursive: true })
 
 // A frame is 160 μ-law bytes: call index and sequence in the first 8, a fixed pattern after.
@@ -114,32 +115,22 @@ interface Tally { early: number, up: number[], down: number[], upLost: number, u
 const pct = (sorted: number[], q: number): number => sorted.length === 0 ? NaN : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number)
 /** The server's memory after a forced full GC (bench/bridge/gc-probe.ts answers over IPC). */
 interface ServerMem { rss: number, heapUsed: number, heapTotal: number, external: number, arrayBuffers: number, lagP50: number, lagP99: number, lagMax: number }
-async function memAfterGc (child: ChildProcess): Promise<ServerMem> {
-  return await new Promise((resolve) => {
-    const onMessage = (m: ServerMem & { type?: string }): void => {
-      if (m.type !== 'mem') return
-      child.off('message', onMessage)
-      resolve(m)
-    }
-    child.on('message', onMessage)
-    child.send({ type: 'mem' })
-  })
-}
+const memAfterGc = async (child: ChildProcess): Promise<ServerMem> => await ask<ServerMem>(child, { type: 'mem' }, 'mem')
 
-/** Sends the gc-probe a message and waits for its answer of type `answer`. */
-async function ask (child: ChildProcess, message: Record<string, unknown>, answer: string): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const onMessage = (m: { type?: string }): void => {
+/** Sends the gc-probe a message and resolves with its answer of type `answer`. */
+async function ask<T = unknown> (child: ChildProcess, message: Record<string, unknown>, answer: string): Promise<T> {
+  return await new Promise<T>((resolve) => {
+    const onMessage = (m: T & { type?: string }): void => {
       if (m.type !== answer) return
       child.off('message', onMessage)
-      resolve()
+      resolve(m)
     }
     child.on('message', onMessage)
     child.send(message)
   })
 }
 /** Brings the server's young generation to its working size before the idle sample (gc-probe.ts). */
-const warm = async (child: ChildProcess): Promise<void> => await ask(child, { type: 'warm' }, 'warmed')
+const warm = async (child: ChildProcess): Promise<void> => { await ask(child, { type: 'warm' }, 'warmed') }
 
 const procStat = (pid: number): { cpuMs: number, sysMs: number } => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
@@ -156,8 +147,7 @@ const coreBusyMs = (core: number): number => {
 async function startServer (fakeUrl: string, dataDir: string, baseline: boolean): Promise<{ child: ChildProcess, port: number }> {
   const probe = ['--expose-gc', '--import', './bench/bridge/gc-probe.ts']
   const entry = baseline ? 'bench/bridge/baseline-relay.ts' : 'src/server.ts'
-  const flags = SERVER_FLAGS
-  const child = spawn('taskset', ['-c', '0', process.execPath, ...flags, ...probe, entry], {
+  const child = spawn('taskset', ['-c', '0', process.execPath, ...SERVER_FLAGS, ...probe, entry], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: {
       ...process.env,
