@@ -62,7 +62,6 @@ export function createSdkConnect (client: OpenAI): ConnectRealtime {
     // builds the URL and headers, opens, sends and closes; its transport errors still arrive below.
     for (const listener of socket.listeners('message')) socket.off('message', listener as () => void)
     socket.on('message', (data: Buffer) => {
-      if (closed) return
       const event = readServerEvent(data.toString())
       if (event instanceof Error) h.onError(event)
       else h.onEvent(event)
