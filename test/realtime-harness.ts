@@ -1,5 +1,6 @@
 /** Test harness for the realtime bridge: the real app on loopback, the fake Realtime API, Twilio media clients. */
 import type { FastifyInstance } from 'fastify'
+import type { AppDeps } from '../src/app.ts'
 import type { CallEvent } from '../src/call/events.ts'
 import { buildTestApp, listen } from './helpers.ts'
 import { FAKE_OPENAI_KEY, startFakeRealtime, type FakeRealtimeOptions, type FakeRealtimeServer } from './fakes/realtime-server.ts'
@@ -23,11 +24,11 @@ export function callSid (): string {
   return 'CA' + (Date.now().toString(16) + (++sid).toString(16).padStart(6, '0')).padStart(32, '0')
 }
 
-/** Starts the fake, then the app pointed at it through OPENAI_BASE_URL (no other switch). */
-export async function realtimeHarness (t: T, overrides: Record<string, string | undefined> = {}, fakeOpts: FakeRealtimeOptions = {}): Promise<Harness> {
+/** Starts the fake, then the app pointed at it through OPENAI_BASE_URL (no other switch); `deps` as for buildApp (clock, logger). */
+export async function realtimeHarness (t: T, overrides: Record<string, string | undefined> = {}, fakeOpts: FakeRealtimeOptions = {}, deps: AppDeps = {}): Promise<Harness> {
   const fake = await startFakeRealtime(fakeOpts)
   t.teardown(() => fake.close())
-  const app = await buildTestApp(t, { OPENAI_API_KEY: FAKE_OPENAI_KEY, OPENAI_BASE_URL: fake.url, ...overrides })
+  const app = await buildTestApp(t, { OPENAI_API_KEY: FAKE_OPENAI_KEY, OPENAI_BASE_URL: fake.url, ...overrides }, deps)
   const base = await listen(app)
   const events: CallEvent[] = []
   const waiters: Array<{ test: (e: CallEvent) => boolean, resolve: (e: CallEvent) => void }> = []

@@ -2,47 +2,32 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
 import pino from 'pino'
-import type { CallEvent, CallMetricEvent, TranscriptEvent } from '../../src/call/events.ts'
+import type { CallMetricEvent, TranscriptEvent } from '../../src/call/events.ts'
 import type { MetricSummary } from '../../src/ai/call-context.ts'
-import { FAKE_OPENAI_KEY, startFakeRealtime, tone } from '../fakes/realtime-server.ts'
-import { TwilioMediaClient } from '../fakes/twilio-media-client.ts'
-import { buildTestApp, listen } from '../helpers.ts'
-import { callSid, frame, sleep } from '../realtime-harness.ts'
+import { tone } from '../fakes/realtime-server.ts'
+import { callSid, frame, realtimeHarness, sleep } from '../realtime-harness.ts'
 
 interface LogLine { msg: string, callSid?: string, metrics?: Record<string, MetricSummary> }
 
-/** The real app on a clock that only moves when the test says, logging to memory, against the Realtime fake. */
+/** The realtime harness on a clock that only moves when the test says, with the app's log kept in memory. */
 async function rig (t: { teardown (fn: () => unknown): void }) {
   const clock = { ms: 1_700_000_000_000 }
   const lines: LogLine[] = []
   const stream = new Writable({ write (chunk, _enc, cb) { lines.push(JSON.parse(String(chunk))); cb() } })
-  const fake = await startFakeRealtime()
-  t.teardown(() => fake.close())
-  const app = await buildTestApp(t, { OPENAI_API_KEY: FAKE_OPENAI_KEY, OPENAI_BASE_URL: fake.url, LOG_LEVEL: 'info' },
-    { now: () => clock.ms, loggerInstance: pino({ level: 'info' }, stream) })
-  const base = await listen(app)
-  const events: CallEvent[] = []
-  app.bus.subscribe((e) => events.push(e))
-  const until = async <T>(find: () => T | undefined, what: string): Promise<T> => {
-    for (const end = Date.now() + 5000; Date.now() < end; await sleep(5)) {
-      const hit = find()
-      if (hit !== undefined) return hit
-    }
-    throw new Error(`timed out waiting for ${what}`)
-  }
+  const h = await realtimeHarness(t, { LOG_LEVEL: 'info' }, {}, { now: () => clock.ms, loggerInstance: pino({ level: 'info' }, stream) })
   return {
+    ...h,
     clock,
-    fake,
-    events,
-    lines,
-    async call (opts: { mode: 'assist' | 'agent', tracks?: Array<'inbound' | 'outbound'> }) {
-      const c = await TwilioMediaClient.open({ base, callSid: callSid(), ...opts })
-      t.teardown(() => c.close())
-      return c
+    call: (opts: { mode: 'assist' | 'agent', tracks?: Array<'inbound' | 'outbound'> }) => h.call({ callSid: callSid(), ...opts }),
+    metric: (name: string) => h.waitEvent<CallMetricEvent>((e) => e.type === 'call.metric' && e.name === name),
+    /** The call's `ai bridge stopped` line (logged once its stream has closed). */
+    async stopLog (sid: string): Promise<LogLine> {
+      for (const end = Date.now() + 5000; Date.now() < end; await sleep(5)) {
+        const line = lines.find((l) => l.msg === 'ai bridge stopped' && l.callSid === sid)
+        if (line !== undefined) return line
+      }
+      throw new Error('timed out waiting for the stop log')
     },
-    event: <E extends CallEvent>(test: (e: CallEvent) => boolean, what: string) => until(() => events.find(test) as E | undefined, what),
-    metric: (name: string) => until(() => events.find((e): e is CallMetricEvent => e.type === 'call.metric' && e.name === name), name),
-    stopLog: (sid: string) => until(() => lines.find((l) => l.msg === 'ai bridge stopped' && l.callSid === sid), 'the stop log'),
   }
 }
 
@@ -56,10 +41,10 @@ t.test('utterance_to_final_ms is the time from the end of speech to its final tr
   conn.speechStopped(item, 400)
   // A partial after speech_stopped on the same socket: once it is out, the stop has been seen.
   conn.send({ type: 'conversation.item.input_audio_transcription.delta', item_id: item, content_index: 0, delta: 'Where is ' })
-  await r.event((e) => e.type === 'transcript.partial' && e.itemId === item, 'the partial')
+  await r.waitEvent((e) => e.type === 'transcript.partial' && e.itemId === item)
   r.clock.ms += 850
   conn.send({ type: 'conversation.item.input_audio_transcription.completed', item_id: item, content_index: 0, transcript: 'Where is my order?', usage: { type: 'duration', seconds: 1 } })
-  await r.event<TranscriptEvent>((e) => e.type === 'transcript.final' && e.itemId === item, 'the final')
+  await r.waitEvent<TranscriptEvent>((e) => e.type === 'transcript.final' && e.itemId === item)
   t.match(await r.metric('utterance_to_final_ms'), { callSid: call.callSid, value: 850 }, 'a call event with the exact interval')
   call.stop()
   const line = await r.stopLog(call.callSid)
@@ -76,7 +61,7 @@ t.test('caller_stop_to_agent_audio_ms is the time from the caller\'s end of spee
   await conn.waitForAudio(20 * 160)
   const item = conn.speechStarted({ audioStartMs: 0 })
   conn.speechStopped(item, 400)
-  await r.event((e) => e.type === 'agent.state' && e.state === 'thinking', 'thinking')
+  await r.waitEvent((e) => e.type === 'agent.state' && e.state === 'thinking')
   r.clock.ms += 1234
   conn.respond({ chunks: [tone(100), tone(100, 1)], transcript: 'It ships today.' })
   await call.waitFor((m) => m.event === 'media')
