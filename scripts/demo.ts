@@ -14,6 +14,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { buildApp } from '../src/app.ts'
 import { wavToMulaw8k } from '../src/audio/convert.ts'
+import { mulawSilence } from '../src/audio/mulaw.ts'
 import { ConfigError, loadConfig, type Config } from '../src/config.ts'
 import { loggerOptions } from '../src/log.ts'
 import { FIXTURES, formatEvent, formatSummary, randomSid, simulateCall, type SimResult } from '../src/sim/index.ts'
@@ -129,7 +130,7 @@ print(`Simulating a phone call: the caller says ${FIXTURES.caller.split('/').pop
  */
 const GREETING_PAUSE_MS = 4000
 const caller = config.mode === 'agent'
-  ? { mulaw: Buffer.concat([Buffer.alloc(GREETING_PAUSE_MS * 8, 0xff), wavToMulaw8k(readFileSync(FIXTURES.caller)).mulaw]) }
+  ? { mulaw: Buffer.concat([mulawSilence(GREETING_PAUSE_MS), wavToMulaw8k(readFileSync(FIXTURES.caller)).mulaw]) }
   : FIXTURES.caller
 
 /** One simulated call through the server, printed as it goes: the call's own log, then what the dashboard shows. */
