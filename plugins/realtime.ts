@@ -2,6 +2,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import { createRealtimeBridge, type RealtimeBridge } from '../src/ai/bridge.ts'
+import { loadRetirements, retirementWarnings } from '../src/ai/model-retirements.ts'
 import { createOpenAIClient } from '../src/ai/openai.ts'
 import { createSdkConnect } from '../src/ai/realtime-connection.ts'
 
@@ -21,6 +22,10 @@ const realtime: FastifyPluginAsync = async (app) => {
     log.warn({}, 'OPENAI_API_KEY is not set: the realtime AI bridge is off. Calls still connect, without transcripts, hints or the voice agent.')
   } else {
     log.info({ baseUrl: config.openaiBaseUrl, model: config.realtimeModel, transcribeModel: config.transcribeModel }, 'realtime AI bridge on')
+    // Every model setting, not only this plugin's: one line per model with an announced shutdown date.
+    const retiring = loadRetirements()
+    for (const line of retirementWarnings(config, new Date(app.now()), retiring)) log.warn({ part: 'models' }, `model retirement: ${line}`)
+    if (retiring.problem !== undefined) log.info({ part: 'models' }, `model retirement check off: ${retiring.problem}`)
   }
 
   const bridge = createRealtimeBridge({ connect, config, bus, twilio: app.twilioApi, log, now: app.now })

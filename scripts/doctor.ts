@@ -5,11 +5,17 @@ import { parseArgs, parseEnv } from 'node:util'
 
 const USAGE = `Usage: npm run doctor -- [options]    (or: npx talkhint doctor [options])
 
-Checks the configuration, that PUBLIC_BASE_URL answers /healthz and /version and completes the
-Twilio media-stream handshake, and that your Twilio number's voice webhook points at it.
+Checks the configuration and its models' shutdown dates, that PUBLIC_BASE_URL answers /healthz and
+/version and completes the Twilio media-stream handshake, and that your Twilio number's voice
+webhook points at it. With --live, also asks OpenAI (OPENAI_API_KEY, OPENAI_BASE_URL) whether it
+accepts the sessions and requests calls would send; places no call.
 
 Options:
   --fix                     point the number's voice webhook at PUBLIC_BASE_URL/twilio/inbound
+  --live                    open the OpenAI sessions calls would (assist per track, agent when
+                            MODE=agent), send the exact session.update, and send one minimal
+                            request per text model; all at once, each within 2 × --timeout
+                            (at most 14 s), every socket closed at the end
   --json                    print the report as JSON
   --timeout <time>          per network step: 5 (seconds, the default), 2.5s or 800ms
   --connect <origin>        connect to this http(s)://host:port instead of PUBLIC_BASE_URL's host,
@@ -41,6 +47,7 @@ async function main (): Promise<void> {
     parsed = parseArgs({
       options: {
         fix: { type: 'boolean', default: false },
+        live: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         timeout: { type: 'string', default: '5' },
         connect: { type: 'string' },
@@ -62,10 +69,12 @@ async function main (): Promise<void> {
   const timeoutMs = parseTimeout(parsed.timeout)
   if (timeoutMs === undefined) return fail(`--timeout must be a positive number of seconds (5, 2.5s) or milliseconds (800ms), got "${parsed.timeout}"`)
   // Loaded after the options are known: --help and option errors stay instant (the twilio SDK is large).
-  const [{ formatReport, runDoctor }, { connectProblem, createHttpGet, createWsHandshake }, { createTwilioApi }] = await Promise.all([
+  const [{ formatReport, runDoctor }, { connectProblem, createHttpGet, createWsHandshake }, { createTwilioApi }, { createOpenAIClient }, { createSdkConnect }] = await Promise.all([
     import('../src/doctor/doctor.ts'),
     import('../src/doctor/net.ts'),
     import('../src/twilio/rest.ts'),
+    import('../src/ai/openai.ts'),
+    import('../src/ai/realtime-connection.ts'),
   ])
   if (parsed.connect !== undefined) {
     const problem = connectProblem(parsed.connect)
@@ -92,13 +101,21 @@ async function main (): Promise<void> {
     ...(parsed['expect-commit'] !== undefined ? { expectCommit: parsed['expect-commit'] } : {}),
     ...(parsed['expect-deploy-id'] !== undefined ? { expectDeployId: parsed['expect-deploy-id'] } : {}),
     ...(connect !== undefined ? { connect } : {}),
+    live: parsed.live,
+    liveTimeoutMs: Math.min(2 * timeoutMs, 14_000),
   }, {
     httpGet: createHttpGet({ connect }),
     wsHandshake: createWsHandshake({ connect }),
     twilioApi: createTwilioApi,
+    // The server's own client and connector, so --live exercises the code calls run.
+    live: (config) => {
+      const client = createOpenAIClient(config)
+      return client === undefined ? undefined : { connect: createSdkConnect(client), responses: client }
+    },
   })
-  process.stdout.write(parsed.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report))
-  process.exitCode = report.ok ? 0 : 1
+  const text = parsed.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report)
+  // Exit once written: a socket whose peer never finishes the close handshake must not hold the process.
+  process.stdout.write(text, () => process.exit(report.ok ? 0 : 1))
 }
 
 await main()

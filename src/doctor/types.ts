@@ -1,7 +1,10 @@
 /** Setup doctor: the shapes of checks, their results and the network functions they are given. */
+import type { Config } from '../config.ts'
 import type { TwilioApi } from '../twilio/rest.ts'
+import type { LiveDeps } from './live.ts'
 
-export type CheckId = 'config' | 'health' | 'version' | 'stream' | 'webhook'
+export type CheckId = 'config' | 'models' | 'health' | 'version' | 'stream' | 'webhook'
+  | 'openai-assist' | 'openai-agent' | 'openai-hint' | 'openai-summary'
 /** `fixed` and `warn` do not fail the run; `fail` does; `skip` means the check could not run. */
 export type CheckStatus = 'pass' | 'fixed' | 'warn' | 'fail' | 'skip'
 
@@ -47,6 +50,8 @@ export interface DoctorDeps {
   readonly wsHandshake: WsHandshake
   /** Builds the Twilio REST client from the checked config (the CLI passes createTwilioApi). */
   readonly twilioApi?: (opts: { accountSid: string, authToken: string, baseUrl: string | undefined }) => TwilioApi
+  /** --live: the realtime connector and Responses client built from the checked config (undefined without OPENAI_API_KEY). */
+  readonly live?: (config: Config) => LiveDeps | undefined
 }
 
 export interface DoctorOptions {
@@ -64,4 +69,9 @@ export interface DoctorOptions {
   readonly expectDeployId?: string
   /** Shown in the report when the public origin is mapped elsewhere. */
   readonly connect?: string
+  /** Also open the sessions and send the requests calls would (doctor --live), each within `liveTimeoutMs`. */
+  readonly live?: boolean
+  readonly liveTimeoutMs?: number
+  /** The date model retirements are counted from (tests); default now. */
+  readonly now?: Date
 }

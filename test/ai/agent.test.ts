@@ -21,7 +21,7 @@ t.test('agent opens one model session with the exact GA session.update', async (
       input: {
         format: { type: 'audio/pcmu' },
         noise_reduction: { type: 'near_field' },
-        transcription: { model: 'gpt-4o-transcribe' },
+        transcription: { model: 'gpt-transcribe' },
         turn_detection: { type: 'semantic_vad', eagerness: 'auto', create_response: true, interrupt_response: true },
       },
       output: { format: { type: 'audio/pcmu' }, voice: 'cedar' },

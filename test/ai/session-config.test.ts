@@ -20,7 +20,7 @@ t.test('agent without TURN_DETECTION: server VAD that answers and can be interru
   t.same(update.session.audio.input, {
     format: { type: 'audio/pcmu' },
     noise_reduction: { type: 'near_field' },
-    transcription: { model: 'gpt-4o-transcribe' },
+    transcription: { model: 'gpt-transcribe' },
     turn_detection: { type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500, create_response: true, interrupt_response: true },
   })
   await conn.waitFor('response.create')

@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url'
 import type { AddressInfo } from 'node:net'
 import { buildTestApp, listen, testConfig, TEST_AUTH_TOKEN, TEST_BASE_URL, TEST_DASHBOARD_TOKEN } from '../helpers.ts'
 import { FAKE_ACCOUNT_SID, startFakeTwilioRest, type FakeNumber } from '../fakes/twilio-rest.ts'
+import { createFakeResponses } from '../fakes/openai-http.ts'
+import { FAKE_OPENAI_KEY, startFakeRealtime } from '../fakes/realtime-server.ts'
+import { refuseSessionUpdates, unknownVoice } from '../fakes/realtime-refusals.ts'
 import { runDoctor } from '../../src/doctor/doctor.ts'
 import { createHttpGet, createWsHandshake } from '../../src/doctor/net.ts'
 import type { CheckId, DoctorReport } from '../../src/doctor/types.ts'
@@ -76,7 +79,7 @@ t.test('all green against the real app and the fake Twilio REST API', async (t) 
   const fake = await fakeTwilio(t)
   const report = await doctor(base, doctorEnv(fake.url), { expectCommit: 'abc1234' })
   t.equal(report.ok, true)
-  t.same(report.checks.map((c) => [c.id, c.status]), [['config', 'pass'], ['health', 'pass'], ['version', 'pass'], ['stream', 'pass'], ['webhook', 'pass']])
+  t.same(report.checks.map((c) => [c.id, c.status]), [['config', 'pass'], ['models', 'pass'], ['health', 'pass'], ['version', 'pass'], ['stream', 'pass'], ['webhook', 'pass']])
   t.match(check(report, 'stream').message, /101, subprotocol audio\.twilio\.com echoed/)
   t.match(check(report, 'version').data, { version: LOCAL_VERSION, commit: 'abc1234def' })
   t.match(check(report, 'webhook').message, /\+15550002222 calls https:\/\/talkhint\.example\.com\/twilio\/inbound/)
@@ -212,7 +215,7 @@ t.test('the CLI (node scripts/doctor.ts and bin/talkhint.js doctor) prints JSON 
   const report = JSON.parse(ok.stdout) as DoctorReport
   t.equal(report.ok, true)
   t.equal(report.connect, base)
-  t.same(report.checks.map((c) => c.status), ['pass', 'pass', 'pass', 'pass', 'pass'])
+  t.same(report.checks.map((c) => c.status), ['pass', 'pass', 'pass', 'pass', 'pass', 'pass'])
 
   const bad = await run([join(ROOT, 'bin/talkhint.js'), 'doctor', '--connect', base, '--timeout', '3s', '--env-file', join(cwd, '.env')], {}, cwd)
   t.equal(bad.code, 1)
@@ -229,6 +232,41 @@ t.test('the CLI (node scripts/doctor.ts and bin/talkhint.js doctor) prints JSON 
   const badOption = await run([join(ROOT, 'scripts/doctor.ts'), '--timeout', 'soon'], {}, cwd)
   t.equal(badOption.code, 2)
   t.match(badOption.stderr, /--timeout must be/)
+})
+
+t.test('doctor --live (the CLI) against the fake OpenAI: exit 0 when every session and model is accepted, 1 on a refusal', async (t) => {
+  const twilio = await fakeTwilio(t)
+  const responses = createFakeResponses({ apiKey: FAKE_OPENAI_KEY, unknownModels: ['gpt-nope'] })
+  const openai = await startFakeRealtime({ http: responses.listener })
+  refuseSessionUpdates(openai, unknownVoice)
+  t.teardown(async () => {
+    responses.stop()
+    await openai.close()
+  })
+  const cwd = await mkdtemp(join(tmpdir(), 'talkhint-doctor-live-'))
+  t.teardown(() => rm(cwd, { recursive: true, force: true }))
+  const env = doctorEnv(twilio.url, { OPENAI_API_KEY: FAKE_OPENAI_KEY, OPENAI_BASE_URL: openai.url, MODE: 'agent' })
+
+  const started = Date.now()
+  const ok = await run([join(ROOT, 'scripts/doctor.ts'), '--connect', base, '--json', '--live'], env, cwd)
+  t.ok(Date.now() - started < 15_000, 'done within 15 s')
+  t.equal(ok.code, 0, ok.stderr)
+  const report = JSON.parse(ok.stdout) as DoctorReport
+  t.same(report.checks.map((c) => [c.id, c.status]), [['config', 'pass'], ['models', 'pass'], ['health', 'pass'], ['version', 'pass'], ['stream', 'pass'], ['webhook', 'pass'],
+    ['openai-assist', 'pass'], ['openai-agent', 'pass'], ['openai-hint', 'pass'], ['openai-summary', 'pass']])
+  t.equal(openai.connections.length, 3, 'two transcription sessions and one agent session')
+  t.ok(openai.connections.every((c) => c.closed), 'every socket closed')
+  t.equal(app.calls.size, 0, 'no call placed')
+
+  const bad = await run([join(ROOT, 'scripts/doctor.ts'), '--connect', base, '--live'], { ...env, VOICE: 'robot', SUMMARY_MODEL: 'gpt-nope', REALTIME_MODEL: 'gpt-realtime' }, cwd)
+  t.equal(bad.code, 1)
+  t.match(bad.stdout, /^! Model retirements: 1 configured model has an announced shutdown date\n {4}- gpt-realtime \(REALTIME_MODEL\) shuts down on 2027-01-20, (\d+ days? left|less than a day left|already past): use gpt-realtime-2\.1 \[openai@/m)
+  t.match(bad.stdout, /^✗ OpenAI agent session: realtime session \(REALTIME_MODEL=gpt-realtime, VOICE=robot\): refused: Invalid value: 'robot'.*\(param session\.audio\.output\.voice, code invalid_value\)$/m)
+  t.match(bad.stdout, /^ {4}→ fix: Calls send exactly this, so they would fail the same way: change VOICE/m)
+  t.match(bad.stdout, /^✗ OpenAI summary model: .*refused: HTTP 404: The model `gpt-nope` does not exist/m)
+  t.match(bad.stdout, /^✓ OpenAI assist sessions: 2 transcription sessions/m)
+  t.match(bad.stdout, /^2 checks failed\.$/m)
+  t.ok(openai.connections.every((c) => c.closed), 'every socket closed after the refusals too')
 })
 
 // Last: it drains the shared app.

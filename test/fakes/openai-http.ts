@@ -79,6 +79,8 @@ export interface FakeOpenAIOptions {
   tokenDelayMs?: number
   /** Append `data: [DONE]` after the terminal event (the SDK tolerates both). */
   doneSentinel?: boolean
+  /** Models this account cannot use: answered 404 `model_not_found` as the API does, before any script. */
+  unknownModels?: readonly string[]
 }
 
 export interface FakeOpenAI {
@@ -302,6 +304,11 @@ export function createFakeResponses (opts: FakeOpenAIOptions = {}): FakeResponse
     } catch (err) {
       if (!(err instanceof InvalidRequest)) throw err
       return sendError(res, 400, { message: err.message, type: 'invalid_request_error', param: err.param, code: err.code }, rec)
+    }
+
+    if (rec.model !== undefined && opts.unknownModels?.includes(rec.model) === true) {
+      // The API's wording for a model that does not exist or that this key may not use.
+      return sendError(res, 404, { message: `The model \`${rec.model}\` does not exist or you do not have access to it.`, type: 'invalid_request_error', param: null, code: 'model_not_found' }, rec)
     }
 
     const scripted = await script(rec)

@@ -85,7 +85,7 @@ t.test('a remote utterance in an assist call streams one hint: deltas in order, 
   t.equal(h.fake.requests.length, 1, 'the operator line did not trigger a hint')
   const req = h.fake.requests[0]!
   t.equal(req.headers.authorization, `Bearer ${FAKE_OPENAI_KEY}`)
-  t.equal(req.model, 'gpt-4.1-mini', 'HINT_MODEL default')
+  t.equal(req.model, 'gpt-5.4-mini', 'HINT_MODEL default')
   t.equal(req.stream, true)
   t.match(req.instructions, PLAYBOOK, 'the playbook reaches the instructions')
   t.match(req.input, 'Operator: Northwind Fiber, how can I help?\nCustomer: My internet is too slow for video calls.', 'the rolling transcript reaches the input')
