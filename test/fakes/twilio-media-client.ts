@@ -144,10 +144,12 @@ export class TwilioMediaClient {
     })
   }
 
-  /** Resolves when the app closes the socket; returns the close code. */
-  async closed (): Promise<number> {
+  /** Resolves when the app closes the socket; returns the close code (1005 if it was already closed). */
+  async closed (timeoutMs = 5000): Promise<number> {
     if (this.ws.readyState === this.ws.CLOSED) return 1005
-    const [code] = await once(this.ws, 'close') as [number]
+    const [code] = await once(this.ws, 'close', { signal: AbortSignal.timeout(timeoutMs) }).catch(() => {
+      throw new Error(`twilio media client: the app did not close the stream within ${timeoutMs} ms`)
+    }) as [number]
     return code
   }
 
