@@ -140,7 +140,7 @@ export function describeVerbs (verbs: readonly TwimlVerb[]): string {
       case 'Connect':
         return v.stream === undefined
           ? `<${v.verb}> without a usable <Stream>`
-          : `<${v.verb}${v.action !== undefined ? ` action=${v.action}` : ''}><Stream${v.stream.kind === 'start' ? ` track=${v.stream.track}` : ''}> ${v.stream.url} (${Object.keys(v.stream.parameters).length} parameters)`
+          : `<${v.verb}><Stream${v.stream.kind === 'start' ? ` track=${v.stream.track}` : ''}> ${v.stream.url} (${Object.keys(v.stream.parameters).length} parameters${v.action !== undefined ? `; then asks ${v.action}` : ''})`
       case 'Redirect': return `Redirect ${v.url}`
       case 'Other': return `<${v.name}>`
       default: return v.verb

@@ -153,7 +153,7 @@ t.test('no OPENAI_API_KEY: the bridge is off, says so once, calls connect and re
   assist.media(frame(1))
   const agent = await TwilioMediaClient.open({ base, callSid: callSid(), mode: 'agent' })
   t.teardown(() => agent.close())
-  t.equal(await agent.closed(), 1000, 'an agent call falls through to the TwiML after <Connect> (sentence, then operator)')
+  t.equal(await agent.closed(), 1000, 'an agent call ends its stream: <Connect action> gives the sentence, then the operator')
   await sleep(20)
   t.equal(assist.ws.readyState, assist.ws.OPEN, 'an assist call goes on without AI')
   t.same(statuses(events), ['off', 'off'])

@@ -28,7 +28,7 @@ t.test('reads agent TwiML: a bidirectional inbound-only stream whose <Connect ac
   t.match(tw.stream, { kind: 'connect', bidirectional: true, tracks: ['inbound'], parameters: { stream: 'connect', mode: 'agent' } })
   t.same(tw.verbs.map((v) => v.verb), ['Connect'], 'nothing after <Connect>: with an action it would never run')
   t.match(tw.verbs[0], { verb: 'Connect', action })
-  t.match(describeVerbs(tw.verbs), /^<Connect action=https:\/\/talkhint\.example\.com\/twilio\/connect-action><Stream>/)
+  t.match(describeVerbs(tw.verbs), /^<Connect><Stream> wss:\/\/talkhint\.example\.com\/media \(5 parameters; then asks https:\/\/talkhint\.example\.com\/twilio\/connect-action\)$/)
   t.same(tw.issues, [])
 })
 
