@@ -255,11 +255,12 @@ export class AgentSession {
    * then give up to the fallback (a sentence, then the operator). A response that did speak, e.g.
    * `incomplete` for `max_output_tokens` after some audio, counts as an answer: the caller heard
    * something and will reply, and a retry would repeat it from the start. `cancelled` is a
-   * barge-in, not a failure. While the call is ending (goodbye, transfer) nothing is retried.
+   * barge-in, not a failure. Nothing is retried while the caller is talking (their turn brings a
+   * new response) or while the call is ending (goodbye, transfer).
    */
   #failedSilently (response: RealtimeResponse, spoke: boolean): boolean {
     const status = response.status
-    const failed = (status === 'failed' || status === 'incomplete') && !spoke && !this.#tools.busy
+    const failed = (status === 'failed' || status === 'incomplete') && !spoke && !this.#tools.busy && !this.#input.inSpeech
     if (!failed) {
       if (status === 'completed' || spoke) {
         this.#silentFailures = 0

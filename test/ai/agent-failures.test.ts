@@ -1,4 +1,5 @@
 import t from 'tap'
+import { createServer, type AddressInfo } from 'node:net'
 import type { AiStatusEvent, StreamOutcomeEvent } from '../../src/call/events.ts'
 import { FAKE_ACCOUNT_SID, startFakeTwilioRest } from '../fakes/twilio-rest.ts'
 import { tone, type FakeRealtimeConnection } from '../fakes/realtime-server.ts'
@@ -213,4 +214,23 @@ t.test('greeting vs. a server-VAD response already under way: the greeting is re
   t.notOk(h.events.some((e) => e.type === 'stream.outcome'), 'no fallback')
   t.equal(call.ws.readyState, call.ws.OPEN)
   call.stop()
+})
+
+t.test('end_call when the Twilio REST call fails: the stream ends and <Connect action> still hangs up', async (t) => {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+  const h = await realtimeHarness(t, { TWILIO_ACCOUNT_SID: FAKE_ACCOUNT_SID, TWILIO_API_BASE_URL: `http://127.0.0.1:${port}` })
+  h.fake.onResponseCreate = (conn) => { conn.respond({ chunks: [tone(50)], transcript: 'Bye.' }) }
+  const sid = callSid()
+  const call = await h.call({ callSid: sid, mode: 'agent' })
+  const conn = await h.fake.waitForConnection()
+  await h.waitEvent((e) => e.type === 'transcript.final' && e.speaker === 'agent')
+  conn.functionCall('end_call', {})
+  t.equal(await call.closed(), 1000)
+  t.ok(h.events.some((e) => e.type === 'call.error' && e.code === 'TWILIO_API_ERROR'), 'the REST failure is reported')
+  t.same((await connectAction(h, sid)).verbs, ['Hangup'])
 })
