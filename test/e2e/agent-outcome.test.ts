@@ -1,7 +1,9 @@
 import t from 'tap'
 import { simulateCall, type SimResult } from '../../src/sim/simulate.ts'
+import { randomSid } from '../../src/sim/webhook.ts'
 import { FAKE_OPENAI_KEY, startFakeRealtime, tone, type FakeRealtimeConnection } from '../fakes/realtime-server.ts'
-import { buildTestApp, listen, TEST_AUTH_TOKEN, TEST_BASE_URL } from '../helpers.ts'
+import { buildTestApp, listen, signedPost, TEST_AUTH_TOKEN, TEST_BASE_URL } from '../helpers.ts'
+import { parseTwiml } from '../twiml-xml.ts'
 
 type Json = Record<string, unknown>
 
@@ -57,4 +59,21 @@ t.test('AI off (no OPENAI_API_KEY): the server ends <Connect> at once; no record
   t.match(r.close, { by: 'server', code: 1000 })
   t.same(verbs(r), ['Say', 'Dial'])
   t.match(r.connectAction?.twiml?.verbs[0], { verb: 'Say', text: /One moment/ })
+})
+
+const REDIS = process.env.REDIS_URL_TEST
+t.test('with REDIS_URL, an action request that lands on another instance gets the same answer', { skip: REDIS === undefined ? 'needs REDIS_URL_TEST (a real Redis; .ci/run sets it)' : false }, async (t) => {
+  const env = { MODE: 'agent', REDIS_URL: REDIS, REDIS_PREFIX: `test-${randomSid('CA').slice(2, 12)}` }
+  const a = await buildTestApp(t, env)
+  const b = await buildTestApp(t, env)
+  t.ok(a.eventFeed?.started === true && b.eventFeed?.started === true, 'both instances joined the fan-out')
+  const callSid = randomSid('CA')
+  a.bus.publish({ type: 'stream.outcome', callSid, at: Date.now(), outcome: 'hangup' })
+  const ask = async (): Promise<string[]> => parseTwiml((await b.inject(signedPost('/twilio/connect-action', { CallSid: callSid }))).body).children.map((c) => c.name)
+  let answer = await ask()
+  for (let i = 0; i < 100 && answer[0] !== 'Hangup'; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    answer = await ask()
+  }
+  t.same(answer, ['Hangup'], 'B learned from A why the stream ended')
 })
