@@ -25,7 +25,6 @@ export interface AgentToolsOptions {
 type EndingKind = StreamOutcome
 interface Ending { kind: EndingKind, awaitResponse: boolean, done: boolean, timer: ReturnType<typeof setTimeout> | undefined }
 
-export { FALLBACK_SENTENCE }
 const GOODBYE = 'Say a short, friendly goodbye to the caller now, in one sentence. Do not ask anything.'
 
 /**

@@ -1,7 +1,7 @@
 /** Agent mode: one Realtime session speaks with the caller; turn states, playback ledger, barge-in. */
+import type { RealtimeResponse } from 'openai/resources/realtime/realtime'
 import type { AgentState, AiStatus, Speaker } from '../call/events.ts'
 import type { LiveCall, MediaFrame } from '../call/session.ts'
-import type { RealtimeResponse } from 'openai/resources/realtime/realtime'
 import type { Logger } from '../log.ts'
 import { base64ByteLength } from '../twilio/codec.ts'
 import { AgentTools, type AgentToolsOptions, type ToolConfig } from './agent-tools.ts'
