@@ -2,6 +2,8 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { answerInbound, answerOutbound, type Answer } from '../src/call/answer.ts'
+import type { CallEvent } from '../src/call/events.ts'
+import { connectActionTwiml, StreamOutcomes } from '../src/call/stream-outcome.ts'
 import { TWILIO_PATHS } from '../src/routes.ts'
 
 type Form = Record<string, string | undefined>
@@ -54,6 +56,27 @@ const twiml: FastifyPluginAsync = async (app) => {
       req.log.info({ callSid: body.CallSid, streamSid: body.StreamSid, streamEvent: body.StreamEvent }, 'stream status')
     }
     return reply.code(204).send()
+  })
+
+  // Why each agent stream ended, as the agent published it. With REDIS_URL the feed carries other
+  // instances' outcomes too, so an action request landing elsewhere still gets the right answer;
+  // without a record (restart, or the fan-out lagging) the answer is the safe default: the operator.
+  const outcomes = new StreamOutcomes({ now: app.now })
+  const recordOutcome = (e: CallEvent): void => { if (e.type === 'stream.outcome') outcomes.record(e.callSid, e.outcome) }
+  let unsubscribe = bus.subscribe(recordOutcome)
+  app.addHook('onReady', async () => {
+    if (app.eventFeed === undefined) return
+    unsubscribe()
+    unsubscribe = app.eventFeed.subscribe(recordOutcome)
+  })
+  app.addHook('onClose', async () => unsubscribe())
+
+  // <Connect action>: the agent's stream has ended; what Twilio does next depends on why.
+  app.post(TWILIO_PATHS.connectAction, { preHandler: verify }, async (req, reply) => {
+    const { CallSid: callSid } = req.body as Form
+    const outcome = callSid === undefined ? undefined : outcomes.get(callSid)
+    req.log.info({ callSid, outcome: outcome ?? 'unknown' }, 'agent stream ended; answering <Connect action>')
+    return reply.type('text/xml').send(connectActionTwiml(outcome, config.operatorPhone))
   })
 
   // What a call would get right now (mode, operator, drain state), for the dashboard and doctor.

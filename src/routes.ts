@@ -8,6 +8,8 @@ export const TWILIO_PATHS = {
   outbound: '/twilio/outbound',
   callStatus: '/twilio/call-status',
   streamStatus: '/twilio/stream-status',
+  /** `<Connect action>` of an agent call: Twilio asks what next once the stream has ended. */
+  connectAction: '/twilio/connect-action',
   whatsapp: '/twilio/whatsapp',
   whatsappStatus: '/twilio/whatsapp-status',
 } as const

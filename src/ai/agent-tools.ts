@@ -1,5 +1,7 @@
-/** The agent's tools (end_call, transfer_to_operator) and the AI-failure fallback, over Twilio REST. */
+/** The agent's tools (end_call, transfer_to_operator) and the AI-failure fallback: Twilio REST, or `<Connect action>`. */
+import type { StreamOutcome } from '../call/events.ts'
 import type { LiveCall } from '../call/session.ts'
+import { FALLBACK_SENTENCE } from '../call/stream-outcome.ts'
 import type { Logger } from '../log.ts'
 import type { TwilioApi } from '../twilio/rest.ts'
 import { transferTwiml } from '../twilio/twiml.ts'
@@ -20,10 +22,9 @@ export interface AgentToolsOptions {
   readonly endTimeoutMs?: number
 }
 
-type EndingKind = 'hangup' | 'transfer' | 'fallback'
+type EndingKind = StreamOutcome
 interface Ending { kind: EndingKind, awaitResponse: boolean, done: boolean, timer: ReturnType<typeof setTimeout> | undefined }
 
-export const FALLBACK_SENTENCE = 'Sorry, I am having technical trouble. Let me connect you to a person.'
 const GOODBYE = 'Say a short, friendly goodbye to the caller now, in one sentence. Do not ask anything.'
 
 /**
@@ -72,7 +73,7 @@ export class AgentTools {
     if (this.#ending?.kind === 'fallback') this.#end()
   }
 
-  /** The AI is gone: one sentence (spoken by Twilio) and the operator, or the TwiML after <Connect>. */
+  /** The AI is gone: one sentence (spoken by Twilio) and the operator, by REST or through <Connect action>. */
   fallback (): void {
     if (this.#ending?.done === true) return
     if (this.#ending !== undefined) clearTimeout(this.#ending.timer)
@@ -123,27 +124,29 @@ export class AgentTools {
     e.done = true
     clearTimeout(e.timer)
     const { twilio, config, log, ctx } = this.#o
+    // Without REST credentials (or an operator to redirect to), the stream's end decides: Twilio
+    // requests <Connect action>, answered from this outcome (hang up, transfer, fallback).
+    if (twilio === undefined || (e.kind !== 'hangup' && config.operatorPhone === undefined)) return this.#endStream(call, e.kind)
     try {
       if (e.kind === 'hangup') {
-        if (twilio === undefined) {
-          log.error({}, 'end_call cannot hang up without TWILIO_ACCOUNT_SID; ending the media stream instead')
-          return call.end(1000, 'ended by agent')
-        }
         await twilio.hangupCall(call.callSid)
         log.info({}, 'agent hung up the call')
         return
       }
-      const sentence = e.kind === 'fallback' ? FALLBACK_SENTENCE : undefined
-      if (twilio === undefined || config.operatorPhone === undefined) {
-        // Closing the stream makes Twilio run the TwiML after <Connect>: a sentence, then the operator.
-        return call.end(1011, 'transfer to operator')
-      }
-      await twilio.redirectCall(call.callSid, transferTwiml(config.operatorPhone, sentence))
+      await twilio.redirectCall(call.callSid, transferTwiml(config.operatorPhone as string, e.kind === 'fallback' ? FALLBACK_SENTENCE : undefined))
       log.info({ reason: e.kind }, 'call transferred to the operator')
     } catch (err) {
-      log.error({ err, kind: e.kind }, 'Twilio REST call failed')
+      log.error({ err, kind: e.kind }, 'Twilio REST call failed; ending the stream so <Connect action> does it')
       ctx.publish({ type: 'call.error', callSid: ctx.callSid, at: ctx.now(), code: 'TWILIO_API_ERROR', message: `could not ${e.kind === 'hangup' ? 'hang up' : 'transfer'} the call: ${(err as Error).message}` })
-      if (e.kind !== 'hangup') call.end(1011, 'transfer failed')
+      this.#endStream(call, e.kind)
     }
+  }
+
+  /** Records why, then closes the stream normally (1000): Twilio moves on to <Connect action>. */
+  #endStream (call: LiveCall, outcome: StreamOutcome): void {
+    const { ctx, log } = this.#o
+    ctx.publish({ type: 'stream.outcome', callSid: ctx.callSid, at: ctx.now(), outcome })
+    log.info({ outcome }, 'ending the media stream; <Connect action> carries on')
+    call.end(1000, outcome === 'hangup' ? 'ended by agent' : 'transfer to operator')
   }
 }

@@ -1,4 +1,5 @@
 /** Agent mode: one Realtime session speaks with the caller; turn states, playback ledger, barge-in. */
+import type { RealtimeResponse } from 'openai/resources/realtime/realtime'
 import type { AgentState, AiStatus, Speaker } from '../call/events.ts'
 import type { LiveCall, MediaFrame } from '../call/session.ts'
 import type { Logger } from '../log.ts'
@@ -6,7 +7,7 @@ import { base64ByteLength } from '../twilio/codec.ts'
 import { AgentTools, type AgentToolsOptions, type ToolConfig } from './agent-tools.ts'
 import { AgentTranscripts } from './agent-transcripts.ts'
 import type { CallContext } from './call-context.ts'
-import { agentSessionUpdate, greetingEvent, historyEvents, type RealtimeServerEvent, type SessionConfig, type Turn } from './events.ts'
+import { agentSessionUpdate, greetingEvent, historyEvents, type RealtimeClientEvent, type RealtimeServerEvent, type SessionConfig, type Turn } from './events.ts'
 import { GapFill, silence } from './gap-fill.ts'
 import { InputTranscripts } from './input-transcripts.ts'
 import { PlaybackLedger } from './playback-ledger.ts'
@@ -35,6 +36,10 @@ export interface AgentOptions {
 const MAX_HISTORY = 50
 /** Cancelled responses remembered so their in-flight deltas can be recognised and dropped. */
 const MAX_CANCELLED = 16
+/** Our greeting's client event id: the API echoes it in `error.event_id` if it refuses the greeting. */
+const GREETING_EVENT_ID = 'talkhint_greeting'
+/** A plain request for the model to answer the conversation as it stands (the retry after a failed response). */
+const ANSWER: RealtimeClientEvent = { type: 'response.create' }
 
 export class AgentSession {
   readonly mode = 'agent' as const
@@ -61,6 +66,10 @@ export class AgentSession {
   #tools: AgentTools
   /** End of the latest caller frame on Twilio's clock: caller transcripts are timed on it too. */
   #mediaMs = 0
+  /** Responses in a row that ended failed or incomplete without a sound: one retry, then the fallback. */
+  #silentFailures = 0
+  /** What a retry sends: the greeting until it is answered, then a plain response.create. */
+  #retry: RealtimeClientEvent = ANSWER
 
   constructor (o: AgentOptions) {
     this.#o = o
@@ -152,7 +161,8 @@ export class AgentSession {
   #maybeGreet (): void {
     if (this.#greeted || this.#call === undefined || !this.upstream.ready) return
     this.#greeted = true
-    this.upstream.send(greetingEvent(this.#o.config.agentGreeting))
+    this.#retry = { ...greetingEvent(this.#o.config.agentGreeting), event_id: GREETING_EVENT_ID }
+    this.upstream.send(this.#retry)
   }
 
   #onEvent (event: RealtimeServerEvent, link: Link): void {
@@ -180,11 +190,11 @@ export class AgentSession {
         return this.#spoken.text(event.item_id, event.delta, false)
       case 'response.output_audio_transcript.done':
         return this.#spoken.text(event.item_id, event.transcript, true)
-      case 'response.function_call_arguments.done':
-        this.#tools.requested(event.call_id, event.name, event.arguments)
-        return
+      // Tool calls run from response.done only, once the response is known to have completed.
       case 'response.done':
         return this.#responseDone(event.response)
+      case 'error':
+        return this.#refused(event.error?.code, event.error?.event_id)
       default:
     }
   }
@@ -218,18 +228,68 @@ export class AgentSession {
     if (tail !== undefined) this.#call?.sendMark(tail)
   }
 
-  #responseDone (response: { id?: string, status?: string, output?: Array<{ type?: string, id?: string, name?: string, call_id?: string, arguments?: string }> }): void {
-    if (this.#response?.id === response.id) this.#response = undefined
+  #responseDone (response: RealtimeResponse): void {
+    const mine = this.#response?.id === response.id ? this.#response : undefined
+    if (mine !== undefined) this.#response = undefined
+    const completed = response.status === 'completed'
     for (const item of response.output ?? []) {
       if (item.id !== undefined) this.#complete(item.id)
-      if (item.type === 'function_call' && item.call_id !== undefined && item.name !== undefined) {
-        this.#tools.requested(item.call_id, item.name, item.arguments ?? '{}')
+      if (item.type !== 'function_call' || item.call_id === undefined) continue
+      // A call from a cancelled (barge-in), failed or incomplete response, or an item that did not
+      // complete, may carry cut-off arguments and was never confirmed: it must not hang up or
+      // transfer. A missing item status is read as completed (the SDK types make it optional).
+      if (completed && (item.status === undefined || item.status === 'completed')) {
+        this.#tools.requested(item.call_id, item.name, item.arguments)
+      } else {
+        this.#log.warn({ tool: item.name, responseStatus: response.status, itemStatus: item.status }, 'tool call not run: its response did not complete')
       }
     }
-    if (response.status === 'failed') this.#log.warn({ responseId: response.id }, 'realtime response failed')
     this.#tools.responseDone()
+    if (this.#failedSilently(response, mine?.audio === true)) return
     if (this.#state === 'thinking' && !this.#input.inSpeech) this.#setState('listening')
     this.#afterPlayback()
+  }
+
+  /**
+   * `failed` or `incomplete` with nothing said would leave the caller in silence: ask once more,
+   * then give up to the fallback (a sentence, then the operator). A response that did speak, e.g.
+   * `incomplete` for `max_output_tokens` after some audio, counts as an answer: the caller heard
+   * something and will reply, and a retry would repeat it from the start. `cancelled` is a
+   * barge-in, not a failure. Nothing is retried while the caller is talking (their turn brings a
+   * new response) or while the call is ending (goodbye, transfer).
+   */
+  #failedSilently (response: RealtimeResponse, spoke: boolean): boolean {
+    const status = response.status
+    const failed = (status === 'failed' || status === 'incomplete') && !spoke && !this.#tools.busy && !this.#input.inSpeech
+    if (!failed) {
+      if (status === 'completed' || spoke) {
+        this.#silentFailures = 0
+        this.#retry = ANSWER
+      }
+      return false
+    }
+    const details = response.status_details
+    const why = `${status}${details?.reason !== undefined ? ` (${details.reason})` : ''}${details?.error?.code !== undefined ? ` (${details.error.code})` : ''}`
+    this.#log.warn({ responseId: response.id, status, reason: details?.reason, error: details?.error, attempt: this.#silentFailures + 1 }, 'realtime response ended without a word')
+    if (++this.#silentFailures > 1) {
+      this.#giveUp(`responses ${why} twice`)
+      return true
+    }
+    this.upstream.send(this.#retry)
+    return true
+  }
+
+  /**
+   * An `error` event for one of our requests. `conversation_already_has_active_response` on the
+   * greeting means the model is already answering the caller (server VAD heard them first): that
+   * answer plays, and greeting over it would talk across the caller. The greeting is not resent.
+   */
+  #refused (code: string | null | undefined, eventId: string | null | undefined): void {
+    if (code !== 'conversation_already_has_active_response') return
+    if (eventId === GREETING_EVENT_ID) {
+      this.#retry = ANSWER
+      this.#log.info({}, 'greeting skipped: the model is already answering the caller')
+    }
   }
 
   /** The caller started talking over us: stop playback, tell the model what was heard, drop the rest. */

@@ -2,7 +2,7 @@
 import { isE164, type Config } from '../config.ts'
 import type { Admission } from '../lifecycle.ts'
 import { mediaStreamUrl, publicUrl, TWILIO_PATHS } from '../routes.ts'
-import { agentTwiml, assistTwiml, noAiTwiml, sayAndHangupTwiml, type StreamParams, type StreamTarget } from '../twilio/twiml.ts'
+import { agentTwiml, assistTwiml, noAiTwiml, sayAndHangupTwiml, type AgentTarget, type StreamParams } from '../twilio/twiml.ts'
 
 export interface Answer {
   readonly twiml: string
@@ -14,8 +14,12 @@ export interface Answer {
 
 type AnswerConfig = Pick<Config, 'publicBaseUrl' | 'mode' | 'operatorPhone' | 'twilioPhoneNumber'>
 
-function target (config: AnswerConfig): StreamTarget {
-  return { streamUrl: mediaStreamUrl(config.publicBaseUrl), statusCallback: publicUrl(config.publicBaseUrl, TWILIO_PATHS.streamStatus) }
+function target (config: AnswerConfig): AgentTarget {
+  return {
+    streamUrl: mediaStreamUrl(config.publicBaseUrl),
+    statusCallback: publicUrl(config.publicBaseUrl, TWILIO_PATHS.streamStatus),
+    connectAction: publicUrl(config.publicBaseUrl, TWILIO_PATHS.connectAction),
+  }
 }
 
 /** TwiML for an inbound call to our number (POST /twilio/inbound). */
@@ -39,7 +43,7 @@ export function answerInbound (config: AnswerConfig, admission: Admission, from:
   }
   const twiml = mode === 'assist'
     ? assistTwiml(target(config), params, operatorPhone as string)
-    : agentTwiml(target(config), params, operatorPhone)
+    : agentTwiml(target(config), params)
   return { twiml, call: { ...params, ai: true } }
 }
 

@@ -120,10 +120,14 @@ export interface SummaryEvent extends Base {
   readonly actionItems: readonly string[]
 }
 export interface CallErrorEvent extends Base { readonly type: 'call.error', readonly code: string, readonly message: string }
+/** Why the agent ended its `<Connect><Stream>`: what the `<Connect action>` request gets (src/call/stream-outcome.ts). */
+export type StreamOutcome = 'hangup' | 'transfer' | 'fallback'
+export interface StreamOutcomeEvent extends Base { readonly type: 'stream.outcome', readonly outcome: StreamOutcome }
 
 export type CallEvent =
   | CallWebhookEvent | CallStartedEvent | CallStatusEvent | CallStatsEvent | CallLevelsEvent
   | CallDtmfEvent | CallMarkEvent | CallStoppedEvent | TranscriptEvent | HintDeltaEvent | HintDoneEvent
   | AgentStateEvent | AiStatusEvent | CallMetricEvent | SummaryEvent | CallErrorEvent
+  | StreamOutcomeEvent
 
 export type CallEventType = CallEvent['type']

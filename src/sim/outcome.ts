@@ -19,6 +19,7 @@ export interface CallOutcome {
   readonly close?: CloseInfo
   readonly aborted?: boolean
   readonly durationMs?: number
+  readonly connectAction?: SimResult['connectAction']
 }
 
 /** Builds the `SimResult` (counts as plain numbers, the reply audio, the verdict). */
@@ -51,6 +52,7 @@ export function finishCall (o: CallOutcome): SimResult {
     problems: o.problems,
     replyAudio: c !== undefined && o.stream?.bidirectional === true ? c.playback.played(o.durationMs) : undefined,
     durationMs: o.durationMs ?? 0,
+    connectAction: o.connectAction,
   }
 }
 

@@ -62,6 +62,8 @@ export interface SimResult {
   readonly replyAudio: Buffer | undefined
   /** Call-clock ms from stream start to close. */
   readonly durationMs: number
+  /** The server ended `<Connect action>`: Twilio's request to the action URL and the TwiML it got. */
+  readonly connectAction: { readonly url: string, readonly status: number, readonly twiml: ParsedTwiml | undefined } | undefined
 }
 
 const DTMF = /^[0-9*#wW]$/
@@ -190,14 +192,19 @@ async function streamCall (ctx: Ctx, call: Answered, stream: TwimlStream, audio:
   const close = await client.close(1000, '', aborted ? 'abort' : 'client')
   const durationMs = client.clock.now()
   post(stream.statusCallback, 'stream-stopped', streamStatus('stream-stopped'))
+  const byServer = serverClosed && close.by === 'server'
+  const holder = call.twiml.verbs[call.twiml.streamIndex]
+  const actionUrl = byServer && holder?.verb === 'Connect' ? holder.action : undefined
+  // The call is still up when the server ends <Connect>: Twilio asks the action URL what next, then the call goes on.
+  const connectAction = actionUrl === undefined ? undefined : await requestConnectAction(ctx, call, actionUrl)
   post(target.publicBaseUrl + TWILIO_PATHS.callStatus, 'completed', { ...call.params, CallStatus: 'completed', CallDuration: String(Math.round(durationMs / 1000)) })
   await Promise.all(callbacks)
-  if (serverClosed && close.by === 'server') {
+  if (byServer) {
     if (close.code !== 1000 && close.code !== 1005) ctx.problem('31921', 'error', `server closed the stream with ${close.code}${close.reason !== '' ? ` (${close.reason})` : ''} before the call ended`)
     else if (!stream.bidirectional) ctx.problem('31921', 'warning', 'server closed a <Start><Stream> fork: Twilio stops streaming but the call goes on')
-    if (stream.bidirectional) emit({ type: 'next', summary: `the server ended <Connect>; Twilio continues with: ${after}` })
+    if (stream.bidirectional && actionUrl === undefined) emit({ type: 'next', summary: `the server ended <Connect>; Twilio continues with: ${after}` })
   }
-  return finishCall({ ...call, problems: [...ctx.problems, ...client.problems], stream, client, local: local.url, close, aborted, durationMs })
+  return finishCall({ ...call, problems: [...ctx.problems, ...client.problems], stream, client, local: local.url, close, aborted, durationMs, connectAction })
 }
 
 /**
@@ -251,6 +258,24 @@ function checkOptions (opts: SimulateOptions): void {
   if (!/^https:\/\//.test(opts.publicBaseUrl)) bad(`PUBLIC_BASE_URL must be an https:// URL, as the server requires (got "${opts.publicBaseUrl}")`)
   if (opts.authToken === '') bad('TWILIO_AUTH_TOKEN is empty: the simulator signs every request with it')
   for (const d of opts.dtmf ?? []) if (!DTMF.test(d.digit) || !(d.atMs >= 0)) bad(`invalid DTMF "${d.digit}" at ${d.atMs} ms (digits 0-9, * or #)`)
+}
+
+/** Requests `<Connect action>` as Twilio does (signed POST, the call's params) and reads the TwiML it returns. */
+async function requestConnectAction (ctx: Ctx, call: Answered, url: string): Promise<SimResult['connectAction']> {
+  const absolute = new URL(url, ctx.target.publicBaseUrl + '/').href
+  let status = 0
+  try {
+    const res = await postTwilioWebhook(ctx.target, absolute, { ...call.params, CallStatus: 'in-progress' }, { signal: ctx.opts.signal })
+    status = res.status
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
+    const twiml = parseTwiml(res.body)
+    for (const issue of twiml.issues) ctx.problem(issue.code, issue.severity, issue.message)
+    ctx.emit({ type: 'next', summary: `the server ended <Connect>; its action ${new URL(absolute).pathname} answered: ${describeVerbs(twiml.verbs)}` })
+    return { url: res.url, status, twiml }
+  } catch (err) {
+    ctx.problem('11200', 'error', `<Connect action> ${absolute} failed (${(err as Error).message}); Twilio would say an application error occurred and hang up`)
+    return { url: absolute, status, twiml: undefined }
+  }
 }
 
 async function callback (ctx: Ctx, url: string, params: Record<string, string>, event: string): Promise<void> {

@@ -22,7 +22,7 @@ export type TwimlVerb =
   | { readonly verb: 'Play', readonly url: string }
   | { readonly verb: 'Pause', readonly seconds: number }
   | { readonly verb: 'Dial', readonly target: string, readonly answerOnBridge: boolean, readonly callerId: string | undefined }
-  | { readonly verb: 'Start' | 'Connect', readonly stream: TwimlStream | undefined }
+  | { readonly verb: 'Start' | 'Connect', readonly stream: TwimlStream | undefined, readonly action?: string }
   | { readonly verb: 'Hangup' | 'Reject' }
   | { readonly verb: 'Redirect', readonly url: string }
   | { readonly verb: 'Other', readonly name: string }
@@ -74,7 +74,8 @@ export function parseTwiml (xml: string): ParsedTwiml {
         stream = parsed
         streamIndex = verbs.length
       }
-      verbs.push({ verb: tag, stream: parsed })
+      // <Connect action>: requested when <Connect> ends; its TwiML replaces the verbs after it.
+      verbs.push({ verb: tag, stream: parsed, ...(tag === 'Connect' && a.action !== undefined ? { action: a.action } : {}) })
     } else if (tag === 'Say') verbs.push({ verb: 'Say', text: text(node) })
     else if (tag === 'Play') verbs.push({ verb: 'Play', url: text(node) })
     else if (tag === 'Pause') verbs.push({ verb: 'Pause', seconds: Number(a.length ?? 1) })
@@ -139,7 +140,7 @@ export function describeVerbs (verbs: readonly TwimlVerb[]): string {
       case 'Connect':
         return v.stream === undefined
           ? `<${v.verb}> without a usable <Stream>`
-          : `<${v.verb}><Stream${v.stream.kind === 'start' ? ` track=${v.stream.track}` : ''}> ${v.stream.url} (${Object.keys(v.stream.parameters).length} parameters)`
+          : `<${v.verb}><Stream${v.stream.kind === 'start' ? ` track=${v.stream.track}` : ''}> ${v.stream.url} (${Object.keys(v.stream.parameters).length} parameters${v.action !== undefined ? `; then asks ${v.action}` : ''})`
       case 'Redirect': return `Redirect ${v.url}`
       case 'Other': return `<${v.name}>`
       default: return v.verb

@@ -12,6 +12,9 @@ export interface StreamTarget {
   readonly statusCallback: string
 }
 
+/** Agent mode also needs the absolute https:// URL Twilio requests when `<Connect>` ends. */
+export interface AgentTarget extends StreamTarget { readonly connectAction: string }
+
 /** What the media stream learns from `start.customParameters` (the `start` message has no From/To). */
 export interface StreamParams {
   readonly direction: Direction
@@ -41,19 +44,14 @@ export function assistTwiml (t: StreamTarget, p: StreamParams, dialTo: string, c
 
 /**
  * Agent mode: a bidirectional `<Connect><Stream>` (inbound track only; anything else is 31941).
- * TwiML after `<Connect>` runs only if the stream ends without the call ending, e.g. our
- * server went away: then the caller reaches the operator instead of silence.
+ * When the stream ends, Twilio requests `connectAction` and runs the TwiML it returns (hang up,
+ * transfer, fallback: src/call/stream-outcome.ts); with an action, verbs after `<Connect>` never
+ * run, so there are none (twilio.com/docs/voice/twiml/connect, "action").
  */
-export function agentTwiml (t: StreamTarget, p: StreamParams, operatorPhone?: string): string {
+export function agentTwiml (t: AgentTarget, p: StreamParams): string {
   const vr = new VoiceResponse()
-  const stream = vr.connect().stream({ url: t.streamUrl, statusCallback: t.statusCallback, statusCallbackMethod: 'POST' })
+  const stream = vr.connect({ action: t.connectAction, method: 'POST' }).stream({ url: t.streamUrl, statusCallback: t.statusCallback, statusCallbackMethod: 'POST' })
   addParams(stream, { ...p, stream: 'connect' })
-  if (operatorPhone !== undefined) {
-    vr.say(SAY, 'One moment, I am connecting you to a person.')
-    vr.dial({ answerOnBridge: true }, operatorPhone)
-  } else {
-    vr.say(SAY, 'Sorry, the assistant is unavailable right now. Please call again later. Goodbye.')
-  }
   return vr.toString()
 }
 

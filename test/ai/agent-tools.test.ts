@@ -25,7 +25,7 @@ async function greeted (conn: FakeRealtimeConnection): Promise<void> {
 t.test('end_call: answers the tool, says goodbye, and hangs up through the Twilio REST API once it has played', async (t) => {
   const { rest, h } = await setup(t)
   const sid = callSid()
-  const call = await h.call({ callSid: sid, mode: 'agent', autoEchoMarks: true })
+  const call = await h.call({ callSid: sid, mode: 'agent' })
   const conn = await h.fake.waitForConnection()
   await greeted(conn)
   const { callId } = conn.functionCall('end_call', { reason: 'caller is done' })
@@ -44,7 +44,7 @@ t.test('end_call: answers the tool, says goodbye, and hangs up through the Twili
 t.test('transfer_to_operator: redirects the live call to <Dial> OPERATOR_PHONE', async (t) => {
   const { rest, h } = await setup(t)
   const sid = callSid()
-  const call = await h.call({ callSid: sid, mode: 'agent', autoEchoMarks: true })
+  const call = await h.call({ callSid: sid, mode: 'agent' })
   const conn = await h.fake.waitForConnection()
   await greeted(conn)
   const { callId } = conn.functionCall('transfer_to_operator', { reason: 'wants a person' })
@@ -59,7 +59,7 @@ t.test('transfer_to_operator: redirects the live call to <Dial> OPERATOR_PHONE',
 
 t.test('transfer_to_operator without OPERATOR_PHONE tells the model, which keeps the call', async (t) => {
   const { rest, h } = await setup(t, { OPERATOR_PHONE: undefined })
-  const call = await h.call({ callSid: callSid(), mode: 'agent', autoEchoMarks: true })
+  const call = await h.call({ callSid: callSid(), mode: 'agent' })
   const conn = await h.fake.waitForConnection()
   await greeted(conn)
   const { callId } = conn.functionCall('transfer_to_operator', {})

@@ -39,7 +39,7 @@ t.test('the greeting is spoken once; audio reaches Twilio byte-exact with item:m
   const chunks = [tone(100, 1), tone(100, 2), tone(100, 3)]
   h.fake.onResponseCreate = (conn) => { conn.respond({ chunks, transcript: GREETING }) }
   const sid = callSid()
-  const call = await h.call({ callSid: sid, mode: 'agent' })
+  const call = await h.call({ callSid: sid, mode: 'agent', playback: 'manual' })
   const conn = await h.fake.waitForConnection()
   const greet = await conn.waitFor('response.create')
   t.match(greet, { response: { instructions: new RegExp(GREETING.replace(/[?.]/g, '\\$&')) } })
@@ -52,9 +52,15 @@ t.test('the greeting is spoken once; audio reaches Twilio byte-exact with item:m
 
   const final = await h.waitEvent<TranscriptEvent>((e) => e.type === 'transcript.final' && e.speaker === 'agent')
   t.equal(final.text, GREETING)
-  for (const name of call.marksOut) call.echoMark(name)
+  t.same(call.echoed, [], 'nothing has played yet: no mark is echoed')
+  call.advancePlayback(150)
+  t.same(call.echoed, [{ name: `${itemId}:100`, cause: 'played' }], 'a mark comes back once the audio before it has played')
+  await sleep(50)
+  const states = (): string[] => h.events.filter((e): e is AgentStateEvent => e.type === 'agent.state').map((e) => e.state)
+  t.equal(states().at(-1), 'speaking', 'still speaking: 200 ms are unheard')
+  call.advancePlayback(150)
   await h.waitEvent((e) => e.type === 'agent.state' && e.state === 'listening')
-  t.same(h.events.filter((e): e is AgentStateEvent => e.type === 'agent.state').map((e) => e.state), ['thinking', 'speaking', 'listening'])
+  t.same(states(), ['thinking', 'speaking', 'listening'])
   await sleep(50)
   t.equal(conn.received.filter((e) => e.type === 'response.create').length, 1, 'greeting requested exactly once')
   t.same(conn.errors, [])
@@ -77,7 +83,7 @@ t.test('caller audio passes through byte-exact; timestamp gaps become μ-law sil
 t.test('barge-in: clear, then truncate at the ms the marks say were played; late deltas dropped', async (t) => {
   const h = await realtimeHarness(t)
   h.fake.onResponseCreate = () => {} // the greeting is not answered in this test
-  const call = await h.call({ callSid: callSid(), mode: 'agent' })
+  const call = await h.call({ callSid: callSid(), mode: 'agent', playback: 'manual' })
   const conn = await h.fake.waitForConnection()
   await conn.waitFor('response.create')
   for (let i = 0; i < 5; i++) call.media(frame(i))
@@ -85,13 +91,15 @@ t.test('barge-in: clear, then truncate at the ms the marks say were played; late
   const chunks = Array.from({ length: 10 }, (_, i) => tone(100, i))
   const { responseId, itemId } = conn.respond({ chunks, transcript: 'Let me tell you all about our plans', complete: false })
   await call.waitFor((m) => m.event === 'mark' && (m.mark as { name: string }).name === `${itemId}:1000`)
-  // Twilio played three chunks: it echoes their marks.
-  for (const ms of [100, 200, 300]) call.echoMark(`${itemId}:${ms}`)
+  // Twilio plays three chunks (and a bit): it echoes their marks.
+  call.advancePlayback(350)
+  t.same(call.echoed.map((e) => e.name), [100, 200, 300].map((ms) => `${itemId}:${ms}`))
   await sleep(50)
   const caller = conn.speechStarted()
   const truncate = await conn.waitFor('conversation.item.truncate')
   t.same(truncate, { type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: 300 })
   await call.waitFor((m) => m.event === 'clear')
+  t.same(call.echoed.filter((e) => e.cause === 'clear').map((e) => e.name), [400, 500, 600, 700, 800, 900, 1000].map((ms) => `${itemId}:${ms}`), 'clear echoes every outstanding mark')
   const clearAt = call.received.findIndex((m) => m.event === 'clear')
   t.equal(clearAt, 20, 'clear comes after the 10 chunks and marks already sent')
   await conn.waitFor('conversation.item.truncate')
@@ -114,7 +122,7 @@ t.test('barge-in: clear, then truncate at the ms the marks say were played; late
 t.test('caller and agent transcripts both reach the call events, in spoken order', async (t) => {
   const h = await realtimeHarness(t)
   h.fake.onResponseCreate = () => {}
-  const call = await h.call({ callSid: callSid(), mode: 'agent', autoEchoMarks: true })
+  const call = await h.call({ callSid: callSid(), mode: 'agent' })
   const conn = await h.fake.waitForConnection()
   await conn.waitFor('response.create')
   for (let i = 0; i < 50; i++) call.media(frame(i))

@@ -35,7 +35,7 @@ t.test('assist: a dropped upstream is replaced while the call stays up; frames m
 
 t.test('agent: after a dropped upstream the transcript is re-injected and the greeting is not repeated', async (t) => {
   const h = await realtimeHarness(t)
-  const call = await h.call({ callSid: callSid(), mode: 'agent', autoEchoMarks: true })
+  const call = await h.call({ callSid: callSid(), mode: 'agent' })
   const first = await h.fake.waitForConnection()
   await first.waitFor('response.create')
   await h.waitEvent((e) => e.type === 'transcript.final' && e.speaker === 'agent')
@@ -82,7 +82,7 @@ t.test('session_expired moves the call to a new session', async (t) => {
 
 t.test('roll-over: a new session takes over before the cap, at a quiet moment, with the transcript', async (t) => {
   const h = await realtimeHarness(t, { REALTIME_ROLLOVER_MS: '300' })
-  const call = await h.call({ callSid: callSid(), mode: 'agent', autoEchoMarks: true })
+  const call = await h.call({ callSid: callSid(), mode: 'agent' })
   const first = await h.fake.waitForConnection()
   await h.waitEvent((e) => e.type === 'transcript.final' && e.speaker === 'agent')
   call.media(frame(1))
@@ -153,7 +153,7 @@ t.test('no OPENAI_API_KEY: the bridge is off, says so once, calls connect and re
   assist.media(frame(1))
   const agent = await TwilioMediaClient.open({ base, callSid: callSid(), mode: 'agent' })
   t.teardown(() => agent.close())
-  t.equal(await agent.closed(), 1000, 'an agent call falls through to the TwiML after <Connect> (sentence, then operator)')
+  t.equal(await agent.closed(), 1000, 'an agent call ends its stream: <Connect action> gives the sentence, then the operator')
   await sleep(20)
   t.equal(assist.ws.readyState, assist.ws.OPEN, 'an assist call goes on without AI')
   t.same(statuses(events), ['off', 'off'])

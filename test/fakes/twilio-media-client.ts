@@ -1,7 +1,8 @@
-/** A minimal Twilio Media Streams client: signed upgrade, start/media/mark/stop, records what comes back. */
+/** A minimal Twilio Media Streams client: signed upgrade, start/media/mark/stop, plays back what comes back. */
 import { once } from 'node:events'
 import WebSocket from 'ws'
 import { TEST_AUTH_TOKEN, TEST_BASE_URL } from '../helpers.ts'
+import { PlaybackQueue } from '../../src/sim/playback.ts'
 import { signTwilioRequest } from '../../src/twilio/signature.ts'
 
 type Json = Record<string, unknown>
@@ -16,8 +17,13 @@ export interface MediaCallOptions {
   /** `connect` = bidirectional <Connect><Stream> (agent); `start` = <Start><Stream> fork (assist). */
   readonly stream?: 'connect' | 'start'
   readonly tracks?: Array<'inbound' | 'outbound'>
-  /** Echo every mark as soon as it arrives (as Twilio does when nothing is buffered). */
-  readonly autoEchoMarks?: boolean
+  /**
+   * How the audio the app sends back "plays", which decides when marks are echoed (as Twilio does,
+   * PROTOCOL.md A2/A3: a mark once the audio before it has played, at once if nothing is buffered;
+   * every outstanding mark on `clear`). A number: real time at that speed (default 1). `'manual'`:
+   * the playback clock moves only with `advancePlayback(ms)`.
+   */
+  readonly playback?: number | 'manual'
 }
 
 /** One simulated Twilio media stream against the app's /media route. */
@@ -32,16 +38,25 @@ export class TwilioMediaClient {
   #ts = { inbound: 0, outbound: 0 }
   #seq = 1
   #waiters: Array<{ test: (m: Json) => boolean, resolve: (m: Json) => void }> = []
+  /** Twilio's playback buffer for what the app sent: audio in order, marks due when it has played. */
+  readonly playback = new PlaybackQueue()
+  /** Marks echoed so far, in order, and why. */
+  readonly echoed: Array<{ name: string, cause: 'played' | 'clear' }> = []
+  #speed: number | undefined
+  #manualMs = 0
+  #startedAt = performance.now()
+  #timer: ReturnType<typeof setTimeout> | undefined
 
   private constructor (opts: MediaCallOptions, ws: WebSocket) {
     this.#opts = opts
     this.ws = ws
     this.callSid = opts.callSid
     this.streamSid = opts.streamSid ?? `MZ${opts.callSid.slice(2)}`
+    this.#speed = opts.playback === 'manual' ? undefined : (opts.playback ?? 1)
     ws.on('message', (data) => {
       const m = JSON.parse(data.toString()) as Json
       this.received.push(m)
-      if (opts.autoEchoMarks === true && m.event === 'mark') this.echoMark(String((m.mark as Json).name))
+      this.#play(m)
       for (const w of [...this.#waiters]) {
         if (w.test(m)) {
           this.#waiters.splice(this.#waiters.indexOf(w), 1)
@@ -50,6 +65,19 @@ export class TwilioMediaClient {
       }
     })
     ws.on('error', () => {})
+    ws.on('close', () => clearTimeout(this.#timer))
+  }
+
+  /** Playback clock, ms since the socket opened (scaled by speed), or as advanced by hand. */
+  get playbackMs (): number {
+    return this.#speed === undefined ? this.#manualMs : (performance.now() - this.#startedAt) * this.#speed
+  }
+
+  /** `playback: 'manual'` only: moves the playback clock; marks whose audio has now played are echoed. */
+  advancePlayback (ms: number): void {
+    if (this.#speed !== undefined) throw new Error('advancePlayback needs playback: \'manual\'')
+    this.#manualMs += ms
+    this.#flush()
   }
 
   /** Opens the socket with a valid X-Twilio-Signature and sends `connected` + `start`. */
@@ -85,6 +113,7 @@ export class TwilioMediaClient {
     this.#send({ event: 'media', sequenceNumber: String(this.#seq++), streamSid: this.streamSid, media: { track, chunk: String(++this.#chunk[track]), timestamp: String(ts), payload } })
   }
 
+  /** Sends a mark echo as is, whatever has played (protocol tests; playback echoes marks by itself). */
   echoMark (name: string): void {
     this.#send({ event: 'mark', sequenceNumber: String(this.#seq++), streamSid: this.streamSid, mark: { name } })
   }
@@ -115,15 +144,48 @@ export class TwilioMediaClient {
     })
   }
 
-  /** Resolves when the app closes the socket; returns the close code. */
-  async closed (): Promise<number> {
+  /** Resolves when the app closes the socket; returns the close code (1005 if it was already closed). */
+  async closed (timeoutMs = 5000): Promise<number> {
     if (this.ws.readyState === this.ws.CLOSED) return 1005
-    const [code] = await once(this.ws, 'close') as [number]
+    const [code] = await once(this.ws, 'close', { signal: AbortSignal.timeout(timeoutMs) }).catch(() => {
+      throw new Error(`twilio media client: the app did not close the stream within ${timeoutMs} ms`)
+    }) as [number]
     return code
   }
 
   close (): void {
+    clearTimeout(this.#timer)
     this.ws.terminate()
+  }
+
+  #play (m: Json): void {
+    if (m.event === 'media') {
+      this.playback.enqueue(Buffer.from(String((m.media as Json).payload), 'base64'), this.playbackMs)
+    } else if (m.event === 'mark') {
+      const name = String((m.mark as Json).name)
+      if (this.playback.mark(name, this.playbackMs)) this.#echo(name, 'played')
+      else this.#schedule()
+    } else if (m.event === 'clear') {
+      for (const name of this.playback.clear(this.playbackMs).marks) this.#echo(name, 'clear')
+    }
+  }
+
+  #flush (): void {
+    for (const name of this.playback.due(this.playbackMs)) this.#echo(name, 'played')
+    this.#schedule()
+  }
+
+  /** Real-time playback: wakes when the next outstanding mark is due. */
+  #schedule (): void {
+    clearTimeout(this.#timer)
+    const due = this.playback.nextDueMs()
+    if (due === undefined || this.#speed === undefined) return
+    this.#timer = setTimeout(() => this.#flush(), Math.max(0, (due - this.playbackMs) / this.#speed))
+  }
+
+  #echo (name: string, cause: 'played' | 'clear'): void {
+    this.echoed.push({ name, cause })
+    this.echoMark(name)
   }
 
   #send (m: Json): void {

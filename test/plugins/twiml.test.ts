@@ -23,10 +23,11 @@ t.test('assist: <Start><Stream both_tracks> with parameters, then <Dial answerOn
   t.match(events, [{ type: 'call.webhook', callSid: inboundParams.CallSid, mode: 'assist', direction: 'inbound', from: '+14155550100', ai: true }])
 })
 
-t.test('agent: <Connect><Stream> (inbound track only) with the same parameters, operator fallback after it', async (t) => {
+t.test('agent: <Connect action><Stream> (inbound track only) with the same parameters, nothing after it', async (t) => {
   const app = await buildTestApp(t, { MODE: 'agent' })
   const root = parseTwiml((await app.inject(signedPost('/twilio/inbound', inboundParams))).body)
-  t.same(verbs(root), ['Connect', 'Say', 'Dial'])
+  t.same(verbs(root), ['Connect'], 'what follows comes from the action, once the stream has ended')
+  t.same(root.children[0].attrs, { action: 'https://talkhint.example.com/twilio/connect-action', method: 'POST' })
   const stream = root.children[0].children[0]
   t.equal(stream.attrs.url, 'wss://talkhint.example.com/media')
   t.notOk(stream.attrs.track, 'no track attribute: Connect allows inbound_track only (31941)')
@@ -108,4 +109,41 @@ t.test('GET /twilio/inbound/preview shows the TwiML a call would get, behind the
   const res = await app.inject({ url: '/twilio/inbound/preview', headers: { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` } })
   t.equal(res.statusCode, 200)
   t.same(verbs(parseTwiml(res.body)), ['Start', 'Dial'])
+})
+
+t.test('<Connect action> answers from why the agent ended the stream; unknown calls get the operator', async (t) => {
+  const app = await buildTestApp(t, { MODE: 'agent' })
+  const action = (callSid: string) => app.inject(signedPost('/twilio/connect-action', { CallSid: callSid, AccountSid: 'AC1', CallStatus: 'in-progress' }))
+  const outcome = (callSid: string, o: 'hangup' | 'transfer' | 'fallback') => app.bus.publish({ type: 'stream.outcome', callSid, at: Date.now(), outcome: o })
+  outcome('CA1', 'hangup')
+  outcome('CA2', 'transfer')
+  outcome('CA3', 'fallback')
+  const hangup = await action('CA1')
+  t.equal(hangup.statusCode, 200)
+  t.match(hangup.headers['content-type'], /^text\/xml/)
+  t.same(verbs(parseTwiml(hangup.body)), ['Hangup'], 'end_call: the call ends, no transfer')
+  t.same(verbs(parseTwiml((await action('CA1')).body)), ['Hangup'], 'a repeated request gets the same answer')
+  const transfer = parseTwiml((await action('CA2')).body)
+  t.same(verbs(transfer), ['Say', 'Dial'])
+  t.equal(transfer.children[0].text, 'Connecting you to a person now.')
+  t.equal(transfer.children[1].text, '+15550001111')
+  const fallback = parseTwiml((await action('CA3')).body)
+  t.same(verbs(fallback), ['Say', 'Dial'])
+  t.match(fallback.children[0].text, /technical trouble/)
+  const unknown = parseTwiml((await action('CA4')).body)
+  t.same(verbs(unknown), ['Say', 'Dial'], 'no record (another instance, a restart, AI off): the operator, as before')
+  t.match(unknown.children[0].text, /One moment/)
+  const unsigned = await app.inject({ method: 'POST', url: '/twilio/connect-action', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ CallSid: 'CA1' }) })
+  t.equal(unsigned.statusCode, 403)
+  t.equal(unsigned.body, '')
+})
+
+t.test('<Connect action> without OPERATOR_PHONE: a sentence and a hang-up, never a silent line', async (t) => {
+  const app = await buildTestApp(t, { MODE: 'agent', OPERATOR_PHONE: undefined })
+  app.bus.publish({ type: 'stream.outcome', callSid: 'CA5', at: Date.now(), outcome: 'fallback' })
+  for (const sid of ['CA5', 'CA6']) {
+    const root = parseTwiml((await app.inject(signedPost('/twilio/connect-action', { CallSid: sid }))).body)
+    t.same(verbs(root), ['Say', 'Hangup'], sid)
+    t.match(root.children[0].text, /Sorry/)
+  }
 })

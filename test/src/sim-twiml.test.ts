@@ -22,11 +22,14 @@ t.test('reads assist TwiML: a unidirectional both_tracks fork, then the dial', a
   t.same(tw.issues, [])
 })
 
-t.test('reads agent TwiML: a bidirectional inbound-only stream and what runs after it', async (t) => {
-  const tw = parseTwiml(agentTwiml(target, { ...params, mode: 'agent' }, '+15550001111'))
+t.test('reads agent TwiML: a bidirectional inbound-only stream whose <Connect action> says what comes after it', async (t) => {
+  const action = 'https://talkhint.example.com/twilio/connect-action'
+  const tw = parseTwiml(agentTwiml({ ...target, connectAction: action }, { ...params, mode: 'agent' }))
   t.match(tw.stream, { kind: 'connect', bidirectional: true, tracks: ['inbound'], parameters: { stream: 'connect', mode: 'agent' } })
-  t.same(tw.verbs.map((v) => v.verb), ['Connect', 'Say', 'Dial'])
-  t.match(describeVerbs(tw.verbs.slice(1)), /^Say "One moment.*" → Dial \+15550001111/)
+  t.same(tw.verbs.map((v) => v.verb), ['Connect'], 'nothing after <Connect>: with an action it would never run')
+  t.match(tw.verbs[0], { verb: 'Connect', action })
+  t.match(describeVerbs(tw.verbs), /^<Connect><Stream> wss:\/\/talkhint\.example\.com\/media \(5 parameters; then asks https:\/\/talkhint\.example\.com\/twilio\/connect-action\)$/)
+  t.same(tw.issues, [])
 })
 
 t.test('reads TwiML without a stream: what the caller hears', async (t) => {
