@@ -4,7 +4,9 @@ import { Writable } from 'node:stream'
 import pino from 'pino'
 import type WebSocket from 'ws'
 import type { CallEvent } from '../../src/call/events.ts'
-import { withStreamToken, TEST_DASHBOARD_TOKEN } from '../helpers.ts'
+import type { FastifyInstance } from 'fastify'
+import { simulateCall } from '../../src/sim/simulate.ts'
+import { withStreamToken, TEST_AUTH_TOKEN, TEST_BASE_URL, TEST_DASHBOARD_TOKEN } from '../helpers.ts'
 import { mediaFrame, openMedia, opened, startFrame, stopFrame } from '../media-helpers.ts'
 import { callSid, realtimeHarness, sleep, type Harness } from '../realtime-harness.ts'
 
@@ -15,12 +17,14 @@ async function rig (t: { teardown (fn: () => unknown): void }, env: Record<strin
   const lines: LogLine[] = []
   const stream = new Writable({ write (chunk, _enc, cb) { lines.push(JSON.parse(String(chunk))); cb() } })
   const h = await realtimeHarness(t, { LOG_LEVEL: 'info', ...env }, {}, { loggerInstance: pino({ level: 'info' }, stream) })
-  const metric = async (name: string, labels = ''): Promise<number> => {
-    const res = await h.app.inject({ url: '/metrics', headers: { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` } })
-    const line = res.body.split('\n').find((l) => l.startsWith(`${name}${labels} `))
-    return line === undefined ? 0 : Number(line.split(' ')[1])
-  }
-  return { ...h, lines, metric }
+  return { ...h, lines, metric: (name, labels) => metricOf(h.app, name, labels) }
+}
+
+/** One sample from GET /metrics (0 when absent). */
+async function metricOf (app: FastifyInstance, name: string, labels = ''): Promise<number> {
+  const res = await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` } })
+  const line = res.body.split('\n').find((l) => l.startsWith(`${name}${labels} `))
+  return line === undefined ? 0 : Number(line.split(' ')[1])
 }
 
 async function until (cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -234,4 +238,20 @@ t.test('non-base64 media payloads are rejected at the edge, counted, logged once
   t.ok(conn.appended.every((p) => /^[A-Za-z0-9+/]*={0,2}$/.test(p)), 'only base64 went upstream')
   t.equal(h.lines.filter((l) => l.reason === 'bad_payload').length, 1, 'one log line for 200 bad frames')
   t.equal(await h.metric('talkhint_media_frames_dropped_total', '{reason="bad_payload"}'), 200)
+})
+
+t.test('the full path: a webhook-issued token opens the stream; the same stream started after the token expired is refused, and the simulator says why', async (t) => {
+  const clock = { ms: Date.now() }
+  const h = await realtimeHarness(t, { MODE: 'agent' }, {}, { now: () => clock.ms })
+  const target = { serverUrl: h.base, publicBaseUrl: TEST_BASE_URL, authToken: TEST_AUTH_TOKEN }
+  const good = await simulateCall({ ...target, callSid: callSid(), speed: 20 })
+  t.ok(good.ok, 'Twilio passing the TwiML\'s <Parameter>s through is all a real call needs')
+  t.ok(h.fake.connections.length > 0, 'and it got its AI session')
+  // Twilio is slow to open the stream: the app's clock moves past the token's expiry between webhook and start.
+  const stop = h.app.bus.subscribe((e) => { if (e.type === 'call.webhook') clock.ms += 6 * 60_000 })
+  t.teardown(stop)
+  const late = await simulateCall({ ...target, callSid: callSid(), speed: 20 })
+  t.notOk(late.ok)
+  t.match(late.problems, [{ code: '31921' }, { code: 'stream-token', severity: 'error', message: /TWILIO_AUTH_TOKEN/ }])
+  t.equal(await metricOf(h.app, 'talkhint_media_streams_refused_total', '{reason="expired"}'), 1)
 })
