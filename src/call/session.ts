@@ -189,7 +189,8 @@ export class MediaSession {
     if (s.mediaFormat.encoding !== 'audio/x-mulaw') {
       return this.#fatal('unsupported media format', s.mediaFormat.encoding)
     }
-    const log = this.#log.child({ callSid: s.callSid, streamSid: m.streamSid })
+    // Bounded: an unauthorised stream chooses these; a real CallSid or StreamSid is 34 characters.
+    const log = this.#log.child({ callSid: s.callSid.slice(0, 64), streamSid: m.streamSid.slice(0, 64) })
     this.#log = log
     // Before anything is registered or published: a stream without a valid token never becomes a call
     // (no AI, no history row, no dashboard entry).
