@@ -80,9 +80,21 @@ t.test('a replayed upgrade signature with an invented CallSid and no, forged, ex
     t.same(await closed, { code: 1008, reason: 'stream not authorised' }, `${attempts[i]?.[0]}: closed with policy violation`)
   }
   t.same(startedSids(h.events), [], 'no call.started: nothing reaches history or the dashboard')
-  t.equal(h.app.calls.size, 0)
   t.equal(h.fake.connections.length, 0, 'no upstream Realtime session was opened')
-  t.equal(h.events.filter((e) => e.type === 'ai.status').length, 0, 'the AI bridge never saw these streams')
+  // A control: a stream with a valid token does get AI and a history row, so the absences here mean something.
+  const controlSid = callSid()
+  const control = openMedia(h.base)
+  t.teardown(() => control.terminate())
+  await opened(control)
+  control.send(startFrame(controlSid, 'MZcontrol'))
+  await until(() => h.fake.connections.length > 0, 'the control call reached the Realtime API')
+  control.send(stopFrame(controlSid, 'MZcontrol'))
+  await until(() => h.events.some((e) => e.type === 'call.stopped'), 'control call stopped')
+  await h.app.recorder.idle()
+  const history = await h.app.inject({ url: '/api/calls', headers: { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` } })
+  t.same((history.json() as { calls: Array<{ callSid: string }> }).calls.map((c) => c.callSid), [controlSid], 'history holds the real call only')
+  t.equal(h.app.calls.size, 0)
+  t.ok(h.events.filter((e) => e.type === 'ai.status').every((e) => e.callSid === controlSid), 'the AI bridge saw the control call only')
   for (const reason of ['missing', 'malformed', 'bad_signature', 'expired', 'callsid_mismatch']) {
     const want = attempts.filter(([r]) => r === reason).length
     t.equal(await h.metric('talkhint_media_streams_refused_total', `{reason="${reason}"}`), want, `counted: ${reason}`)
