@@ -6,7 +6,8 @@ import type WebSocket from 'ws'
 import type { CallEvent } from '../../src/call/events.ts'
 import type { FastifyInstance } from 'fastify'
 import { simulateCall } from '../../src/sim/simulate.ts'
-import { withStreamToken, TEST_AUTH_TOKEN, TEST_BASE_URL, TEST_DASHBOARD_TOKEN } from '../helpers.ts'
+import { buildTestApp, listen, signedPost, withStreamToken, TEST_AUTH_TOKEN, TEST_BASE_URL, TEST_DASHBOARD_TOKEN } from '../helpers.ts'
+import { parseTwiml, streamParams, type XmlNode } from '../twiml-xml.ts'
 import { mediaFrame, openMedia, opened, startFrame, stopFrame } from '../media-helpers.ts'
 import { callSid, realtimeHarness, sleep, type Harness } from '../realtime-harness.ts'
 
@@ -266,4 +267,30 @@ t.test('the full path: a webhook-issued token opens the stream; the same stream 
   t.notOk(late.ok)
   t.match(late.problems, [{ code: '31921' }, { code: 'stream-token', severity: 'error', message: /TWILIO_AUTH_TOKEN/ }])
   t.equal(await metricOf(h.app, 'talkhint_media_streams_refused_total', '{reason="expired"}'), 1)
+})
+
+t.test('across instances: a token from the webhook on A opens the stream on B with the same config; a B with another STREAM_TOKEN_SECRET refuses it', async (t) => {
+  const secret = { STREAM_TOKEN_SECRET: 'k'.repeat(40) }
+  const a = await buildTestApp(t, secret)
+  const b = await buildTestApp(t, secret)
+  const other = await buildTestApp(t, { STREAM_TOKEN_SECRET: 'o'.repeat(40) })
+  const derived = await buildTestApp(t)
+  const inbound = { CallSid: callSid(), AccountSid: 'AC' + '0'.repeat(32), From: '+14155550100', To: '+15550002222', CallStatus: 'ringing' }
+  const root = parseTwiml((await a.inject(signedPost('/twilio/inbound', inbound))).body)
+  const stream = root.children[0]?.children[0] as XmlNode
+  const params = streamParams(stream)
+  t.match(params, { token: /^1\./ }, 'A answered with a token')
+  const tryOn = async (app: FastifyInstance): Promise<string> => {
+    const ws = openMedia(await listen(app))
+    t.teardown(() => ws.terminate())
+    await opened(ws)
+    const closed = closedWithin(ws, 3000).then((c) => c.reason, () => 'open')
+    ws.send(JSON.stringify({ event: 'start', sequenceNumber: '1', streamSid: 'MZx', start: { accountSid: inbound.AccountSid, streamSid: 'MZx', callSid: inbound.CallSid, tracks: ['inbound', 'outbound'], customParameters: params, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } } }))
+    await until(() => app.calls.size === 1 || ws.readyState !== ws.OPEN, 'started or closed')
+    if (app.calls.size === 1) ws.close()
+    return app.calls.size === 1 ? 'started' : await closed
+  }
+  t.equal(await tryOn(b), 'started', 'B verifies A\'s token: the key is config, not memory')
+  t.equal(await tryOn(other), 'stream not authorised', 'another secret: refused')
+  t.equal(await tryOn(derived), 'stream not authorised', 'no secret (derived from the auth token): refused too')
 })
