@@ -30,7 +30,17 @@ const realtime: FastifyPluginAsync = async (app) => {
 
   const bridge = createRealtimeBridge({ connect, config, bus, twilio: app.twilioApi, log, now: app.now })
   app.decorate('realtime', bridge)
-  const stopUsing = calls.use((call) => bridge.attach(call))
+  // MAX_CALLS where upstream sessions open, whatever path the stream came by (the webhook's admission counts
+  // answered calls; this counts calls that hold AI sessions now). The call itself goes on without AI.
+  const stopUsing = calls.use((call) => {
+    if (calls.withHandlers < config.maxCalls) return bridge.attach(call)
+    app.metrics.aiRefused('over_capacity')
+    call.log.warn({ maxCalls: config.maxCalls }, 'MAX_CALLS calls already hold AI sessions: this call gets none')
+    bus.publish({ type: 'ai.status', callSid: call.callSid, at: app.now(), status: 'off', detail: 'over capacity (MAX_CALLS)' })
+    // An agent stream without AI would be silence: end it so Twilio runs the TwiML after <Connect> (the operator).
+    if (call.bidirectional) setImmediate(() => call.end(1000, 'over capacity'))
+    return undefined
+  })
   const unsubscribe = bus.subscribe((event) => {
     if (event.type === 'call.webhook' && event.ai) bridge.prewarm(event)
   })
@@ -45,4 +55,4 @@ const realtime: FastifyPluginAsync = async (app) => {
   app.addHook('onClose', shutdown)
 }
 
-export default fp(realtime, { name: 'realtime', dependencies: ['core'] })
+export default fp(realtime, { name: 'realtime', dependencies: ['core', 'metrics'] })

@@ -5,6 +5,7 @@ import { answerInbound, answerOutbound, type Answer } from '../src/call/answer.t
 import type { CallEvent } from '../src/call/events.ts'
 import { connectActionTwiml, StreamOutcomes } from '../src/call/stream-outcome.ts'
 import { TWILIO_PATHS } from '../src/routes.ts'
+import { createStreamTokens, isStreamCallSid } from '../src/twilio/stream-token.ts'
 
 type Form = Record<string, string | undefined>
 
@@ -14,6 +15,9 @@ const twiml: FastifyPluginAsync = async (app) => {
 
   // Every Twilio route here: 403 + empty body without a valid signature (plugins/core.ts).
   const verify = app.verifyTwilio
+  // Each <Stream> carries a token for its CallSid; /media refuses streams without one (plugins/media-stream.ts).
+  const tokens = createStreamTokens(config, app.now)
+  const mintFor = (callSid: string | undefined) => callSid === undefined || !isStreamCallSid(callSid) ? undefined : (c: Parameters<typeof tokens.mint>[1]) => tokens.mint(callSid, c)
 
   const send = (req: FastifyRequest, reply: FastifyReply, answer: Answer, callSid: string | undefined): FastifyReply => {
     if (answer.problem !== undefined) req.log.error({ callSid }, `call cannot be handled as configured: ${answer.problem}`)
@@ -27,14 +31,14 @@ const twiml: FastifyPluginAsync = async (app) => {
 
   app.post(TWILIO_PATHS.inbound, { preHandler: verify }, async (req, reply) => {
     const body = req.body as Form
-    const answer = answerInbound(config, lifecycle.admit(calls.size), body.From ?? '', body.To ?? '')
+    const answer = answerInbound(config, lifecycle.admit(calls.size), body.From ?? '', body.To ?? '', mintFor(body.CallSid))
     return send(req, reply, answer, body.CallSid)
   })
 
   app.post(TWILIO_PATHS.outbound, { preHandler: verify }, async (req, reply) => {
     const body = req.body as Form
     const { to } = req.query as { to?: string }
-    const answer = answerOutbound(config, lifecycle.admit(calls.size), to, body.From ?? '')
+    const answer = answerOutbound(config, lifecycle.admit(calls.size), to, body.From ?? '', mintFor(body.CallSid))
     return send(req, reply, answer, body.CallSid)
   })
 

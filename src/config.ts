@@ -59,6 +59,14 @@ export interface Config {
   readonly realtimeBufferMs: number
   /** Agent mode: consecutive failed reconnects before the caller is transferred to the operator. */
   readonly realtimeReconnectAttempts: number
+  /** Key of the per-call media-stream tokens; undefined = derived from TWILIO_AUTH_TOKEN (src/twilio/stream-token.ts). */
+  readonly streamTokenSecret: string | undefined
+  /** An upgraded /media socket that sends no `start` within this time is closed. */
+  readonly mediaStartTimeoutMs: number
+  /** A started stream with no media frame for this long (Twilio sends one every ~20 ms, silence too) is closed. */
+  readonly mediaIdleTimeoutMs: number
+  /** Upgraded /media sockets allowed to wait for `start` at once; more are closed at once. */
+  readonly maxPendingStreams: number
 }
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -143,6 +151,8 @@ export function loadConfig (env: Env = {}): Config {
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(redisPrefix)) problems.push('REDIS_PREFIX must be 1-64 letters, digits or _ . : -')
   const dashboardToken = str('DASHBOARD_TOKEN')
   if (dashboardToken !== undefined && dashboardToken.length < 12) problems.push('DASHBOARD_TOKEN must be at least 12 characters')
+  const streamTokenSecret = str('STREAM_TOKEN_SECRET')
+  if (streamTokenSecret !== undefined && streamTokenSecret.length < 32) problems.push('STREAM_TOKEN_SECRET must be at least 32 characters (e.g. openssl rand -hex 32)')
   const retention = str('RETENTION_DAYS') === undefined ? undefined : int('RETENTION_DAYS', 0, 1, 36500)
 
   const config: Config = {
@@ -189,6 +199,10 @@ export function loadConfig (env: Env = {}): Config {
     realtimePrewarmTtlMs: int('REALTIME_PREWARM_TTL_MS', 15_000, 10, 600_000),
     realtimeBufferMs: int('REALTIME_BUFFER_MS', 10_000, 100, 120_000),
     realtimeReconnectAttempts: int('REALTIME_RECONNECT_ATTEMPTS', 4, 1, 100),
+    streamTokenSecret,
+    mediaStartTimeoutMs: int('MEDIA_START_TIMEOUT_MS', 5000, 50, 60_000),
+    mediaIdleTimeoutMs: int('MEDIA_IDLE_TIMEOUT_MS', 15_000, 50, 600_000),
+    maxPendingStreams: int('MAX_PENDING_STREAMS', 50, 1, 100_000),
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(config)

@@ -54,6 +54,7 @@ export function loggerOptions (opts: LogOptions): LoggerOptions {
     '*.apiKey', '*.authToken', '*.token', '*.password', '*.signature', '*.cookie',
     'apiKey', 'authToken', 'token', 'password', 'signature',
     'config.openaiApiKey', 'config.twilioAuthToken', 'config.dashboardToken', 'config.metricsToken',
+    'config.streamTokenSecret',
   ]
   const paths = opts.logPhoneNumbers
     ? secretPaths

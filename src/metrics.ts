@@ -21,6 +21,12 @@ export interface Metrics {
   onEvent (event: CallEvent): void
   /** Records how long a Twilio webhook took to answer. */
   observeWebhook (route: string, status: number, seconds: number): void
+  /** A /media stream refused or closed before it became a call (bad token, no start in time, pending cap), by reason. */
+  streamRefused (reason: string): void
+  /** A started stream closed because no media arrived for MEDIA_IDLE_TIMEOUT_MS. */
+  streamIdleClosed (): void
+  /** A started stream that got no AI session (over MAX_CALLS), by reason. */
+  aiRefused (reason: string): void
   /** Plugs a dashboard hub in; it is read at every scrape. Returns the unplug function. */
   trackHub (read: () => HubStats): () => void
   /** The exposition text: this app's metrics, then the process metrics. */
@@ -139,6 +145,19 @@ export function createMetrics (opts: MetricsOptions): Metrics {
     frames_forwarded: new Counter({ name: 'talkhint_upstream_frames_forwarded_total', help: 'Caller audio frames forwarded to the realtime API (counted when each call ends)', registers }),
     frames_dropped: new Counter({ name: 'talkhint_upstream_frames_dropped_total', help: 'Caller audio frames not forwarded to the realtime API (not connected yet, reconnecting, or backpressure; counted when each call ends)', registers }),
   }
+  const streamsRefused = new Counter({
+    name: 'talkhint_media_streams_refused_total',
+    help: 'Media streams closed before they became a call: missing/malformed/bad_signature/expired/callsid_mismatch/replayed stream token, start_timeout, pending_limit',
+    labelNames: ['reason'],
+    registers,
+  })
+  const streamsIdle = new Counter({ name: 'talkhint_media_streams_idle_closed_total', help: 'Started media streams closed after MEDIA_IDLE_TIMEOUT_MS without a media frame', registers })
+  const aiRefusedTotal = new Counter({
+    name: 'talkhint_media_streams_without_ai_total',
+    help: 'Authorised media streams that got no AI session where sessions are opened (over_capacity: MAX_CALLS live AI calls)',
+    labelNames: ['reason'],
+    registers,
+  })
   const webhook = new Histogram({
     name: 'talkhint_webhook_duration_seconds',
     help: 'Time to answer a Twilio webhook (POST /twilio/*), by route and status',
@@ -274,6 +293,15 @@ export function createMetrics (opts: MetricsOptions): Metrics {
       } catch {
         // A malformed event must not reach the bus's error path on every frame; metrics are best effort.
       }
+    },
+    streamRefused (reason) {
+      streamsRefused.inc({ reason: bounded('reason', reason) })
+    },
+    streamIdleClosed () {
+      streamsIdle.inc()
+    },
+    aiRefused (reason) {
+      aiRefusedTotal.inc({ reason: bounded('reason', reason) })
     },
     observeWebhook (route, status, seconds) {
       webhook.observe({ route: bounded('route', route), status: String(status) }, seconds)

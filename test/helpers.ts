@@ -5,6 +5,7 @@ import { buildApp, type AppDeps } from '../src/app.ts'
 import { loadConfig, type Config } from '../src/config.ts'
 import { signTwilioRequest } from '../src/twilio/signature.ts'
 import type { MediaStats } from '../src/call/events.ts'
+import { mintStreamToken, streamTokenKey, type StreamKind } from '../src/twilio/stream-token.ts'
 
 /** Media stats of a stream that carried nothing (for hand-made call.stopped events). */
 export const ZERO_STATS: MediaStats = Object.freeze({
@@ -69,4 +70,23 @@ export function signedPost (pathAndQuery: string, params: Record<string, string>
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(pathAndQuery, params) },
     payload: form(params),
   }
+}
+
+/**
+ * Adds the stream token the webhook would have minted for `callSid` to a `start` message's customParameters, from
+ * the params' own mode/stream/direction/from/to (as a test app with TEST_AUTH_TOKEN and no STREAM_TOKEN_SECRET
+ * verifies it). A `token` already in `params` (even '') is kept, so tests can send a missing or forged one.
+ */
+export function withStreamToken (callSid: string, params: Record<string, string>, opts: { now?: number, ttlMs?: number, authToken?: string, secret?: string } = {}): Record<string, string> {
+  if ('token' in params) return params
+  const key = streamTokenKey({ streamTokenSecret: opts.secret, twilioAuthToken: opts.authToken ?? TEST_AUTH_TOKEN })
+  const token = mintStreamToken(key, {
+    callSid,
+    stream: (params.stream ?? 'start') as StreamKind,
+    mode: params.mode === 'agent' ? 'agent' : 'assist',
+    direction: params.direction === 'outbound' ? 'outbound' : 'inbound',
+    from: params.from ?? '',
+    to: params.to ?? '',
+  }, opts.now ?? Date.now(), opts.ttlMs)
+  return { ...params, token }
 }

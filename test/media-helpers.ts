@@ -1,7 +1,7 @@
 /** A minimal Twilio-speaking media-stream client for plugin tests (the full one is src/sim/). */
 import { once } from 'node:events'
 import WebSocket from 'ws'
-import { TEST_AUTH_TOKEN, TEST_BASE_URL } from './helpers.ts'
+import { TEST_AUTH_TOKEN, TEST_BASE_URL, withStreamToken } from './helpers.ts'
 import { signTwilioRequest } from '../src/twilio/signature.ts'
 
 /** Opens /media on a listening app with a valid signature (override headers/protocols to test rejections). */
@@ -22,11 +22,12 @@ export async function upgradeStatus (ws: WebSocket): Promise<number> {
   })
 }
 
+/** A `start` message carrying a valid stream token for `callSid` unless `params.token` is given (see withStreamToken). */
 export const startFrame = (callSid: string, streamSid: string, params: Record<string, string> = {}, tracks = ['inbound', 'outbound']): string => JSON.stringify({
   event: 'start',
   sequenceNumber: '1',
   streamSid,
-  start: { accountSid: 'AC1', streamSid, callSid, tracks, customParameters: { direction: 'inbound', from: '+14155550100', to: '+15550002222', mode: 'assist', stream: 'start', ...params }, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
+  start: { accountSid: 'AC1', streamSid, callSid, tracks, customParameters: withStreamToken(callSid, { direction: 'inbound', from: '+14155550100', to: '+15550002222', mode: 'assist', stream: 'start', ...params }), mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
 })
 
 export const mediaFrame = (streamSid: string, track: string, chunk: number, payload = Buffer.alloc(160, 0xff).toString('base64')): string => JSON.stringify({

@@ -180,11 +180,13 @@ async function openCall (port: number, i: number, tally: Tally, calls: SimCall[]
   const form = { CallSid: callSid, AccountSid: 'AC' + '0'.repeat(32), From: '+14155550100', To: '+15550002222', CallStatus: 'ringing' }
   // The webhook first, as Twilio does: it pre-warms the Realtime session.
   const readyAt = performance.now() + READY_DELAY_MS
-  await fetch(`http://127.0.0.1:${port}/twilio/inbound`, {
+  const hook = await fetch(`http://127.0.0.1:${port}/twilio/inbound`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signTwilioRequest(TOKEN, `${BASE}/twilio/inbound`, form) },
     body: new URLSearchParams(form).toString(),
   })
+  // As Twilio does: the <Stream>'s <Parameter>s (the per-call stream token among them) become customParameters.
+  const params = streamParameters(await hook.text())
   const ws = new WebSocket(`ws://127.0.0.1:${port}/media`, ['audio.twilio.com'], {
     headers: { 'x-twilio-signature': signTwilioRequest(TOKEN, `${BASE.replace('https:', 'wss:')}/media`, {}) },
     perMessageDeflate: false,
@@ -221,10 +223,17 @@ async function openCall (port: number, i: number, tally: Tally, calls: SimCall[]
     event: 'start',
     sequenceNumber: '1',
     streamSid: call.streamSid,
-    start: { accountSid: 'AC' + '0'.repeat(32), streamSid: call.streamSid, callSid, tracks: ['inbound'], customParameters: { direction: 'inbound', from: '+14155550100', to: '+15550002222', mode: 'agent', stream: 'connect' }, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
+    start: { accountSid: 'AC' + '0'.repeat(32), streamSid: call.streamSid, callSid, tracks: ['inbound'], customParameters: params, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
   }))
   call.t0 = firstTick()
   return call
+}
+
+/** The `<Parameter>`s of the TwiML's `<Stream>`; the baseline relay answers no webhook, so it gets the old fixed set. */
+function streamParameters (twiml: string): Record<string, string> {
+  const params: Record<string, string> = {}
+  for (const m of twiml.matchAll(/<Parameter name="([^"]*)" value="([^"]*)"\/>/g)) params[m[1] as string] = (m[2] as string).replaceAll('&amp;', '&')
+  return Object.keys(params).length > 0 ? params : { direction: 'inbound', from: '+14155550100', to: '+15550002222', mode: 'agent', stream: 'connect' }
 }
 
 let measuring = false

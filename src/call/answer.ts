@@ -2,6 +2,7 @@
 import { isE164, type Config } from '../config.ts'
 import type { Admission } from '../lifecycle.ts'
 import { mediaStreamUrl, publicUrl, TWILIO_PATHS } from '../routes.ts'
+import type { StreamKind } from '../twilio/stream-token.ts'
 import { agentTwiml, assistTwiml, noAiTwiml, sayAndHangupTwiml, type AgentTarget, type StreamParams } from '../twilio/twiml.ts'
 
 export interface Answer {
@@ -14,6 +15,13 @@ export interface Answer {
 
 type AnswerConfig = Pick<Config, 'publicBaseUrl' | 'mode' | 'operatorPhone' | 'twilioPhoneNumber'>
 
+/** Mints the call's stream token for the `<Stream>` about to be returned; undefined (no CallSid) = no token. */
+export type MintStreamToken = (claims: StreamParams & { stream: StreamKind }) => string
+
+/** The params with the token the media session will require (the token never reaches `Answer.call`). */
+const signed = (p: StreamParams, stream: StreamKind, mint: MintStreamToken | undefined): StreamParams =>
+  mint === undefined ? p : { ...p, token: mint({ ...p, stream }) }
+
 function target (config: AnswerConfig): AgentTarget {
   return {
     streamUrl: mediaStreamUrl(config.publicBaseUrl),
@@ -23,7 +31,7 @@ function target (config: AnswerConfig): AgentTarget {
 }
 
 /** TwiML for an inbound call to our number (POST /twilio/inbound). */
-export function answerInbound (config: AnswerConfig, admission: Admission, from: string, to: string): Answer {
+export function answerInbound (config: AnswerConfig, admission: Admission, from: string, to: string, mint?: MintStreamToken): Answer {
   const { mode, operatorPhone } = config
   const params: StreamParams = { direction: 'inbound', from, to, mode }
   if (mode === 'assist' && operatorPhone === undefined) {
@@ -42,8 +50,8 @@ export function answerInbound (config: AnswerConfig, admission: Admission, from:
     return { twiml: noAiTwiml(mode, operatorPhone), call: { ...params, ai: false } }
   }
   const twiml = mode === 'assist'
-    ? assistTwiml(target(config), params, operatorPhone as string)
-    : agentTwiml(target(config), params)
+    ? assistTwiml(target(config), signed(params, 'start', mint), operatorPhone as string)
+    : agentTwiml(target(config), signed(params, 'connect', mint))
   return { twiml, call: { ...params, ai: true } }
 }
 
@@ -51,7 +59,7 @@ export function answerInbound (config: AnswerConfig, admission: Admission, from:
  * TwiML for a click-to-call leg (POST /twilio/outbound?to=…): Twilio rang the operator first;
  * now stream both tracks and dial the number they asked for. Always assist: a human is on it.
  */
-export function answerOutbound (config: AnswerConfig, admission: Admission, to: string | undefined, from: string): Answer {
+export function answerOutbound (config: AnswerConfig, admission: Admission, to: string | undefined, from: string, mint?: MintStreamToken): Answer {
   if (to === undefined || !isE164(to)) {
     return {
       twiml: sayAndHangupTwiml('Sorry, the number you asked to call is not a valid phone number. Please check it and try again. Goodbye.'),
@@ -61,5 +69,5 @@ export function answerOutbound (config: AnswerConfig, admission: Admission, to: 
   const callerId = config.twilioPhoneNumber
   const params: StreamParams = { direction: 'outbound', from: callerId ?? from, to, mode: 'assist' }
   if (!admission.ai) return { twiml: noAiTwiml('assist', to, callerId), call: { ...params, ai: false } }
-  return { twiml: assistTwiml(target(config), params, to, callerId, 'Connecting your call.'), call: { ...params, ai: true } }
+  return { twiml: assistTwiml(target(config), signed(params, 'start', mint), to, callerId, 'Connecting your call.'), call: { ...params, ai: true } }
 }

@@ -13,6 +13,8 @@ export interface CallRegistry {
   getByStream (streamSid: string): LiveCall | undefined
   list (): LiveCall[]
   readonly size: number
+  /** Live calls that got at least one handler (an AI session): what MAX_CALLS limits where sessions open. */
+  readonly withHandlers: number
   /** Resolves once no call is live, or after `timeoutMs` (then false). */
   whenEmpty (timeoutMs: number): Promise<boolean>
   readonly bus: CallEventBus
@@ -23,6 +25,7 @@ export function createCallRegistry (opts: { bus: CallEventBus, log: Logger }): C
   const byCall = new Map<string, LiveCall>()
   const byStream = new Map<string, LiveCall>()
   const factories = new Set<CallHandlerFactory>()
+  const handled = new Set<LiveCall>()
   const emptyWaiters = new Set<() => void>()
 
   return {
@@ -48,9 +51,11 @@ export function createCallRegistry (opts: { bus: CallEventBus, log: Logger }): C
           call.log.error({ err }, 'call handler factory threw')
         }
       }
+      if (handlers.length > 0) handled.add(call)
       return handlers
     },
     remove (call) {
+      handled.delete(call)
       if (byCall.get(call.callSid) === call) byCall.delete(call.callSid)
       if (byStream.get(call.streamSid) === call) byStream.delete(call.streamSid)
       if (byStream.size === 0) {
@@ -62,6 +67,7 @@ export function createCallRegistry (opts: { bus: CallEventBus, log: Logger }): C
     getByStream: (streamSid) => byStream.get(streamSid),
     list: () => [...byStream.values()],
     get size () { return byStream.size },
+    get withHandlers () { return handled.size },
     whenEmpty (timeoutMs) {
       if (byStream.size === 0) return Promise.resolve(true)
       return new Promise((resolve) => {

@@ -1,5 +1,6 @@
 /** One Twilio media stream: decodes frames, accounts for them, and feeds the call's handlers. */
 import type { Mode } from '../config.ts'
+import type { StreamTokenFailure, StreamTokenResult } from '../twilio/stream-token.ts'
 import type { Logger } from '../log.ts'
 import type { CallEventBus } from './bus.ts'
 import type { Direction, MediaStats, Track } from './events.ts'
@@ -56,12 +57,25 @@ export interface LiveCall {
   end (code?: number, reason?: string): void
 }
 
+/** Why a session refused or closed a stream by policy (counted in /metrics). */
+export type RefuseReason = StreamTokenFailure | 'start_timeout' | 'idle_timeout'
+
 export interface SessionDeps {
   readonly transport: Transport
   readonly bus: CallEventBus
   readonly log: Logger
-  readonly defaultMode: Mode
   readonly now: () => number
+  /**
+   * Checks the stream token in `start.customParameters` for this CallSid. Only a stream that passes gets a call:
+   * its mode, stream kind, direction, from and to come from the verified claims, never from unsigned parameters.
+   */
+  readonly authorize: (params: Readonly<Record<string, string>>, callSid: string) => StreamTokenResult
+  /** No `start` within this time after the upgrade → closed (1008). 0 = no limit. */
+  readonly startTimeoutMs: number
+  /** No media frame for this long after `start` → the call's handlers stop and the socket closes (1008). 0 = no limit. */
+  readonly idleTimeoutMs: number
+  /** A stream refused or closed by policy (once per session). */
+  readonly onRefused?: (reason: RefuseReason) => void
   /** Called once on a valid `start`; returns the handlers to feed. */
   readonly onStart: (call: LiveCall) => CallHandler[]
   /** Called once when the session ends, whatever the reason. */
@@ -96,11 +110,16 @@ export class MediaSession {
   /** The longest a media frame spent in onText since the last stats publish (ms). */
   #addedMaxMs = 0
   #warnedSend = false
+  /** One timer per session: the start deadline, then the idle check (re-armed at most once per idle period). */
+  #timer: ReturnType<typeof setTimeout> | undefined
+  /** performance.now() of the last media frame: a number store per frame, no timer work on the hot path. */
+  #lastMediaAt = 0
   readonly rejected: Record<string, number> = {}
 
   constructor (deps: SessionDeps) {
     this.#deps = deps
     this.#log = deps.log
+    if (deps.startTimeoutMs > 0) this.#timer = setTimeout(this.#startTimedOut, deps.startTimeoutMs)
   }
 
   get call (): LiveCall | undefined { return this.#call }
@@ -116,6 +135,7 @@ export class MediaSession {
       if (this.#call === undefined) return this.#beforeStartFrame('media_before_start')
       if (m.streamSid !== this.#call.streamSid) return this.#reject('wrong_stream', m.streamSid)
       this.#media(m.media.track, m.media.chunk, m.media.timestamp, m.media.payload)
+      this.#lastMediaAt = t0
       // Time this frame spent in TalkHint: decode, accounting and every handler (the AI bridge's upstream send).
       const spent = performance.now() - t0
       if (spent > this.#addedMaxMs) this.#addedMaxMs = spent
@@ -144,6 +164,7 @@ export class MediaSession {
   finish (reason: StopReason): void {
     if (this.#ended) return
     this.#ended = true
+    clearTimeout(this.#timer)
     const call = this.#call
     if (call !== undefined) {
       for (const h of this.#handlers) {
@@ -168,13 +189,19 @@ export class MediaSession {
     if (s.mediaFormat.encoding !== 'audio/x-mulaw') {
       return this.#fatal('unsupported media format', s.mediaFormat.encoding)
     }
-    const p = s.customParameters
-    const now = this.#deps.now()
-    const log = this.#log.child({ callSid: s.callSid, streamSid: m.streamSid })
+    // Bounded: an unauthorised stream chooses these; a real CallSid or StreamSid is 34 characters.
+    const log = this.#log.child({ callSid: s.callSid.slice(0, 64), streamSid: m.streamSid.slice(0, 64) })
     this.#log = log
+    // Before anything is registered or published: a stream without a valid token never becomes a call
+    // (no AI, no history row, no dashboard entry).
+    const auth = this.#deps.authorize(s.customParameters, s.callSid)
+    if (!auth.ok) return this.#refuse(auth.reason)
+    const claims = auth.claims
+    const { token: _token, ...p } = s.customParameters
+    const now = this.#deps.now()
     const encoder = createTwilioEncoder(m.streamSid)
     this.#encoder = encoder
-    const bidirectional = p.stream === 'connect'
+    const bidirectional = claims.stream === 'connect'
     const transport = this.#deps.transport
     const stats: MutableStats = { frames: counts(), bytes: counts(), gapMs: counts(), gaps: counts(), framesOut: 0, rejected: this.rejected }
     const send = (text: string): boolean => {
@@ -190,10 +217,10 @@ export class MediaSession {
     const call = {
       callSid: s.callSid,
       streamSid: m.streamSid,
-      mode: p.mode === 'agent' || p.mode === 'assist' ? p.mode : this.#deps.defaultMode,
-      direction: p.direction === 'outbound' ? 'outbound' : 'inbound',
-      from: p.from ?? '',
-      to: p.to ?? '',
+      mode: claims.mode,
+      direction: claims.direction,
+      from: claims.from,
+      to: claims.to,
       tracks: s.tracks,
       bidirectional,
       startedAt: now,
@@ -213,6 +240,11 @@ export class MediaSession {
       },
     } satisfies LiveCall & { stats: MutableStats }
     this.#call = call
+    clearTimeout(this.#timer)
+    if (this.#deps.idleTimeoutMs > 0) {
+      this.#lastMediaAt = performance.now()
+      this.#timer = setTimeout(this.#idleCheck, this.#deps.idleTimeoutMs)
+    }
     log.info({ mode: call.mode, direction: call.direction, tracks: call.tracks, bidirectional, from: call.from, to: call.to }, 'media stream started')
     this.#deps.bus.publish({
       type: 'call.started',
@@ -280,6 +312,37 @@ export class MediaSession {
     this.#deps.bus.publish({ type: 'call.levels', callSid: call.callSid, at: this.#deps.now(), inbound: this.#levels.inbound, outbound: this.#levels.outbound })
   }
 
+  /** The stream is not authorised: one warning, counted, closed 1008 before it becomes a call. */
+  #refuse (reason: StreamTokenFailure): void {
+    this.#log.warn({ reason }, 'refused media stream: no valid stream token for this call (closed 1008)')
+    this.#policyClose(reason, 'stream not authorised', 'rejected')
+  }
+
+  #startTimedOut = (): void => {
+    if (this.#ended || this.#call !== undefined) return
+    this.#log.warn({ timeoutMs: this.#deps.startTimeoutMs }, 'media stream sent no start in time (closed 1008)')
+    this.#policyClose('start_timeout', 'start timeout', 'rejected')
+  }
+
+  // Re-armed for the rest of the period, so a live stream costs one timer per idle period, not one per frame.
+  #idleCheck = (): void => {
+    if (this.#ended) return
+    const idleMs = this.#deps.idleTimeoutMs
+    const quiet = performance.now() - this.#lastMediaAt
+    if (quiet < idleMs) {
+      this.#timer = setTimeout(this.#idleCheck, idleMs - quiet)
+      return
+    }
+    this.#log.warn({ idleMs, quietMs: Math.round(quiet) }, 'no media on a started stream: ending its AI and closing it (1008)')
+    this.#policyClose('idle_timeout', 'media idle timeout', 'closed')
+  }
+
+  #policyClose (reason: RefuseReason, closeReason: string, stop: StopReason): void {
+    this.#deps.onRefused?.(reason)
+    this.#deps.transport.close(1008, closeReason)
+    this.finish(stop)
+  }
+
   #beforeStartFrame (reason: string): void {
     this.#reject(reason, 'no start yet')
     if (++this.#beforeStart > MAX_BEFORE_START) this.#fatal('no start message', `${MAX_BEFORE_START} frames before start`)
@@ -333,4 +396,23 @@ interface MutableStats {
   gaps: Counts
   framesOut: number
   rejected: Record<string, number>
+}
+
+/**
+ * Names a media socket's close for the log, so a normal end by Twilio (1000), a going-away (1001: a proxy or
+ * deploy), a lost connection (1006: no close frame) and our own policy close (1008) read apart.
+ */
+export function describeClose (code: number, byServer: boolean): string {
+  const name = CLOSE_NAMES[code] ?? `code_${code}`
+  return `${byServer ? 'server' : 'twilio'}_${name}`
+}
+
+const CLOSE_NAMES: Readonly<Record<number, string>> = {
+  1000: 'normal',
+  1001: 'going_away',
+  1005: 'no_status',
+  1006: 'abnormal',
+  1008: 'policy',
+  1011: 'server_error',
+  1013: 'try_again_later',
 }

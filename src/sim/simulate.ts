@@ -201,6 +201,8 @@ async function streamCall (ctx: Ctx, call: Answered, stream: TwimlStream, audio:
   await Promise.all(callbacks)
   if (byServer) {
     if (close.code !== 1000 && close.code !== 1005) ctx.problem('31921', 'error', `server closed the stream with ${close.code}${close.reason !== '' ? ` (${close.reason})` : ''} before the call ended`)
+    // The <Parameter name="token"> of the TwiML did not verify: the webhook and /media disagree on the key.
+    if (close.code === 1008 && close.reason === 'stream not authorised') ctx.problem('stream-token', 'error', 'the server refused the stream token from its own TwiML: every instance must share TWILIO_AUTH_TOKEN (and STREAM_TOKEN_SECRET, if set), and the stream must start within 5 minutes of the webhook')
     else if (!stream.bidirectional) ctx.problem('31921', 'warning', 'server closed a <Start><Stream> fork: Twilio stops streaming but the call goes on')
     if (stream.bidirectional && actionUrl === undefined) emit({ type: 'next', summary: `the server ended <Connect>; Twilio continues with: ${after}` })
   }

@@ -30,7 +30,7 @@ export interface StopMessage { event: 'stop', sequenceNumber: number, streamSid:
 
 export type TwilioMessage = ConnectedMessage | StartMessage | MediaMessage | DtmfMessage | MarkMessage | StopMessage
 
-export type RejectReason = 'binary' | 'oversize' | 'malformed_json' | 'not_an_object' | 'unknown_event' | 'missing_field'
+export type RejectReason = 'binary' | 'oversize' | 'malformed_json' | 'not_an_object' | 'unknown_event' | 'missing_field' | 'bad_payload'
 export type DecodeResult =
   | { ok: true, message: TwilioMessage }
   | { ok: false, reason: RejectReason, detail: string }
@@ -104,6 +104,7 @@ function decodeMedia (raw: Obj): DecodeResult {
   if (!isObj(media)) return missing('media', 'media')
   const payload = str(media, 'payload')
   if (payload === undefined) return missing('media', 'media.payload')
+  if (!isBase64(payload)) return { ok: false, reason: 'bad_payload', detail: `media.payload is not base64 (${payload.length} chars)` }
   // Unidirectional inbound-only streams may omit track; it is then the inbound one.
   const track = media.track === undefined ? 'inbound' : media.track
   if (!isTrack(track)) return missing('media', 'media.track')
@@ -149,6 +150,20 @@ function decodeStart (streamSid: string, sequenceNumber: number, body: Obj): Dec
       },
     },
   }
+}
+
+/** Standard-alphabet base64, padded or not (Twilio pads; an unpadded payload is tolerated, `len % 4 === 1` never is). */
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+
+/**
+ * True when `b64` is base64 that an upstream API will accept. Per media frame (~216 chars): one anchored,
+ * backtrack-free regex test and a length check, no decoding and no allocation.
+ */
+export function isBase64 (b64: string): boolean {
+  const rem = b64.length & 3
+  if (rem === 1) return false
+  if (rem !== 0 && b64.charCodeAt(b64.length - 1) === 61) return false
+  return BASE64.test(b64)
 }
 
 /** Bytes of audio in a base64 payload, computed without decoding it. */

@@ -21,12 +21,14 @@ export interface StreamParams {
   readonly from: string
   readonly to: string
   readonly mode: Mode
+  /** The per-call stream token (src/twilio/stream-token.ts); sent as `<Parameter name="token">`. */
+  readonly token?: string
 }
 
 const SAY = { voice: 'Polly.Joanna-Neural' } as const
 
 function addParams (stream: ReturnType<ReturnType<InstanceType<typeof VoiceResponse>['start']>['stream']>, params: StreamParams & { stream: 'start' | 'connect' }): void {
-  for (const [name, value] of Object.entries(params)) stream.parameter({ name, value })
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) stream.parameter({ name, value })
 }
 
 /**

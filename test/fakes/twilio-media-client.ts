@@ -1,7 +1,7 @@
 /** A minimal Twilio Media Streams client: signed upgrade, start/media/mark/stop, plays back what comes back. */
 import { once } from 'node:events'
 import WebSocket from 'ws'
-import { TEST_AUTH_TOKEN, TEST_BASE_URL } from '../helpers.ts'
+import { TEST_AUTH_TOKEN, TEST_BASE_URL, withStreamToken } from '../helpers.ts'
 import { PlaybackQueue } from '../../src/sim/playback.ts'
 import { signTwilioRequest } from '../../src/twilio/signature.ts'
 
@@ -98,7 +98,7 @@ export class TwilioMediaClient {
         streamSid: client.streamSid,
         callSid: opts.callSid,
         tracks,
-        customParameters: { direction: opts.direction ?? 'inbound', from: '+14155550100', to: '+15550002222', mode: opts.mode, stream },
+        customParameters: withStreamToken(opts.callSid, { direction: opts.direction ?? 'inbound', from: '+14155550100', to: '+15550002222', mode: opts.mode, stream }),
         mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
       },
     })

@@ -151,3 +151,31 @@ t.test('a started call is registered, publishes call.started with its parameters
   t.equal(app.calls.size, 0)
   t.match(events.at(-1), { type: 'call.stopped', reason: 'closed' })
 })
+
+t.test('the socket close is logged with who closed it and how: Twilio normal (1000), going away (1001), lost (1006), our policy (1008)', async (t) => {
+  const { Writable } = await import('node:stream')
+  const { default: pino } = await import('pino')
+  const lines: Array<{ msg: string, close?: string, code?: number, level: number }> = []
+  const stream = new Writable({ write (chunk, _enc, cb) { lines.push(JSON.parse(String(chunk))); cb() } })
+  const app = await buildTestApp(t, { LOG_LEVEL: 'info', MEDIA_START_TIMEOUT_MS: '100' }, { loggerInstance: pino({ level: 'info' }, stream) })
+  const base = await listen(app)
+  const closeWith = async (how: (ws: ReturnType<typeof openMedia>) => void): Promise<void> => {
+    const ws = openMedia(base)
+    await opened(ws)
+    ws.send(startFrame(`CAclose${lines.length}`, `MZclose${lines.length}`))
+    await until(() => app.calls.size === 1)
+    how(ws)
+    await until(() => app.calls.size === 0)
+  }
+  await closeWith((ws) => ws.close(1000))
+  await closeWith((ws) => ws.close(1001))
+  await closeWith((ws) => ws.terminate())
+  const idle = openMedia(base)
+  await opened(idle)
+  await once(idle, 'close')
+  await until(() => lines.filter((l) => l.close !== undefined).length === 4)
+  t.same(lines.filter((l) => l.close !== undefined).map((l) => [l.code, l.close]), [
+    [1000, 'twilio_normal'], [1001, 'twilio_going_away'], [1006, 'twilio_abnormal'], [1008, 'server_policy'],
+  ])
+  t.equal(lines.find((l) => l.close === 'twilio_abnormal')?.level, 40, 'a lost connection is a warning; the others are info')
+})

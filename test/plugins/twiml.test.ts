@@ -1,7 +1,18 @@
 import t from 'tap'
-import { buildTestApp, signedPost, TEST_DASHBOARD_TOKEN, twilioSignature, form } from '../helpers.ts'
+import type { Test } from 'tap'
+import { buildTestApp, signedPost, TEST_AUTH_TOKEN, TEST_DASHBOARD_TOKEN, twilioSignature, form } from '../helpers.ts'
 import { parseTwiml, streamParams, verbs } from '../twiml-xml.ts'
 import type { CallEvent } from '../../src/call/events.ts'
+import { streamTokenKey, verifyStreamToken } from '../../src/twilio/stream-token.ts'
+
+/** The stream's parameters less its token, after checking the token verifies for `callSid` with exactly them. */
+function checkedParams (t: Test, stream: Parameters<typeof streamParams>[0], callSid: string): Record<string, string> {
+  const { token, ...rest } = streamParams(stream)
+  t.ok(token !== undefined && 'token'.length + token.length < 500, 'a token <Parameter> under Twilio\'s 500 characters')
+  const res = verifyStreamToken(streamTokenKey({ twilioAuthToken: TEST_AUTH_TOKEN }), { ...rest, token: token ?? '' }, callSid, Date.now())
+  t.match(res, { ok: true, claims: { callSid, stream: rest.stream, mode: rest.mode, direction: rest.direction, from: rest.from, to: rest.to } }, 'the token vouches for these parameters')
+  return rest
+}
 
 const inboundParams = { CallSid: 'CA00000000000000000000000000000001', AccountSid: 'AC1', From: '+14155550100', To: '+15550002222', Direction: 'inbound', CallStatus: 'ringing' }
 
@@ -17,7 +28,7 @@ t.test('assist: <Start><Stream both_tracks> with parameters, then <Dial answerOn
   const stream = root.children[0].children[0]
   t.equal(stream.name, 'Stream')
   t.match(stream.attrs, { url: 'wss://talkhint.example.com/media', track: 'both_tracks', statusCallback: 'https://talkhint.example.com/twilio/stream-status' })
-  t.same(streamParams(stream), { direction: 'inbound', from: '+14155550100', to: '+15550002222', mode: 'assist', stream: 'start' })
+  t.same(checkedParams(t, stream, inboundParams.CallSid), { direction: 'inbound', from: '+14155550100', to: '+15550002222', mode: 'assist', stream: 'start' })
   t.equal(root.children[1].attrs.answerOnBridge, 'true')
   t.equal(root.children[1].text, '+15550001111')
   t.match(events, [{ type: 'call.webhook', callSid: inboundParams.CallSid, mode: 'assist', direction: 'inbound', from: '+14155550100', ai: true }])
@@ -31,7 +42,7 @@ t.test('agent: <Connect action><Stream> (inbound track only) with the same param
   const stream = root.children[0].children[0]
   t.equal(stream.attrs.url, 'wss://talkhint.example.com/media')
   t.notOk(stream.attrs.track, 'no track attribute: Connect allows inbound_track only (31941)')
-  t.same(streamParams(stream), { direction: 'inbound', from: '+14155550100', to: '+15550002222', mode: 'agent', stream: 'connect' })
+  t.same(checkedParams(t, stream, inboundParams.CallSid), { direction: 'inbound', from: '+14155550100', to: '+15550002222', mode: 'agent', stream: 'connect' })
 })
 
 t.test('outbound: short <Say>, the same <Start><Stream>, then <Dial> to the validated number', async (t) => {
@@ -39,7 +50,7 @@ t.test('outbound: short <Say>, the same <Start><Stream>, then <Dial> to the vali
   const params = { CallSid: 'CA00000000000000000000000000000002', From: '+15550002222', To: '+15550001111', Direction: 'outbound-api' }
   const root = parseTwiml((await app.inject(signedPost('/twilio/outbound?to=%2B14155550123', params))).body)
   t.same(verbs(root), ['Say', 'Start', 'Dial'])
-  t.same(streamParams(root.children[1].children[0]), { direction: 'outbound', from: '+15550002222', to: '+14155550123', mode: 'assist', stream: 'start' })
+  t.same(checkedParams(t, root.children[1].children[0], params.CallSid), { direction: 'outbound', from: '+15550002222', to: '+14155550123', mode: 'assist', stream: 'start' })
   t.match(root.children[2].attrs, { answerOnBridge: 'true', callerId: '+15550002222' })
   t.equal(root.children[2].text, '+14155550123')
 })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
-import { base64ByteLength, createTwilioEncoder, decodeTwilioMessage, MAX_MESSAGE_BYTES } from '../../src/twilio/codec.ts'
+import { base64ByteLength, createTwilioEncoder, decodeTwilioMessage, isBase64, MAX_MESSAGE_BYTES } from '../../src/twilio/codec.ts'
 
 const fixtures = JSON.parse(readFileSync(new URL('../fixtures/twilio-frames.json', import.meta.url), 'utf8')) as {
   valid: Array<{ frame: string, expect: object }>
@@ -46,4 +46,16 @@ t.test('encodes media, mark and clear in Twilio\'s exact outbound shapes', async
   t.same(JSON.parse(enc.mark('item_1:240')), { event: 'mark', streamSid: 'MZabc', mark: { name: 'item_1:240' } })
   t.same(JSON.parse(enc.mark('quote " and \\ slash')), { event: 'mark', streamSid: 'MZabc', mark: { name: 'quote " and \\ slash' } })
   t.same(JSON.parse(enc.clear()), { event: 'clear', streamSid: 'MZabc' })
+})
+
+t.test('isBase64: standard base64 (padded or not) passes; anything an upstream API would choke on does not', async (t) => {
+  for (let n = 0; n <= 10; n++) {
+    const b64 = Buffer.alloc(n, 0xfb).toString('base64')
+    t.ok(isBase64(b64), `padded, ${n} bytes`)
+    t.ok(isBase64(b64.replace(/=+$/, '')), `unpadded, ${n} bytes`)
+  }
+  t.ok(isBase64(Buffer.alloc(160, 0xff).toString('base64')), 'a 20 ms Twilio frame')
+  for (const bad of ['A', 'AAAAA', 'ab=', 'a===', 'A=AA', '-_-_', 'AA AA', '<script>', 'AAA\n', 'AA==AA==', 'é123']) t.notOk(isBase64(bad), JSON.stringify(bad))
+  const res = decodeTwilioMessage(JSON.stringify({ event: 'media', streamSid: 'MZ1', media: { track: 'inbound', payload: 'not base64!' } }))
+  t.match(res, { ok: false, reason: 'bad_payload' })
 })
