@@ -1,5 +1,6 @@
 /** Configuration: one typed, validated, frozen object loaded once from the environment. */
 import { isIP } from 'node:net'
+import { isSupportedCountry } from 'libphonenumber-js/max'
 
 export const MODES = ['assist', 'agent'] as const
 export type Mode = typeof MODES[number]
@@ -167,8 +168,8 @@ export function loadConfig (env: Env = {}): Config {
   if (dashboardToken !== undefined && dashboardToken.length < 12) problems.push('DASHBOARD_TOKEN must be at least 12 characters')
   const trustProxy = parseTrustProxy(str('TRUST_PROXY'), problems)
   const dialCountries = str('DIAL_ALLOWED_COUNTRIES')?.split(',').map((c) => c.trim().toUpperCase()).filter((c) => c !== '')
-  if (dialCountries !== undefined && dialCountries.some((c) => !/^[A-Z]{2}$/.test(c))) {
-    problems.push('DIAL_ALLOWED_COUNTRIES must be a comma list of two-letter country codes, like US,CA,GB')
+  if (dialCountries !== undefined && dialCountries.some((c) => !isSupportedCountry(c))) {
+    problems.push(`DIAL_ALLOWED_COUNTRIES must be a comma list of two-letter country codes with a telephone numbering plan, like US,CA,GB (got "${str('DIAL_ALLOWED_COUNTRIES') ?? ''}")`)
   }
   const retention = str('RETENTION_DAYS') === undefined ? undefined : int('RETENTION_DAYS', 0, 1, 36500)
 
