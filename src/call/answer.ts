@@ -3,6 +3,7 @@ import { isE164, type Config } from '../config.ts'
 import type { Admission } from '../lifecycle.ts'
 import { mediaStreamUrl, publicUrl, TWILIO_PATHS } from '../routes.ts'
 import { agentTwiml, assistTwiml, noAiTwiml, sayAndHangupTwiml, type StreamParams, type StreamTarget } from '../twilio/twiml.ts'
+import { maskPhone } from '../log.ts'
 
 export interface Answer {
   readonly twiml: string
@@ -51,7 +52,7 @@ export function answerOutbound (config: AnswerConfig, admission: Admission, to: 
   if (to === undefined || !isE164(to)) {
     return {
       twiml: sayAndHangupTwiml('Sorry, the number you asked to call is not a valid phone number. Please check it and try again. Goodbye.'),
-      problem: `outbound call has an invalid "to" number (expected E.164 like +14155550100, got ${to === undefined ? 'nothing' : JSON.stringify(to)})`,
+      problem: `outbound call has an invalid "to" number (expected E.164 like +14155550100, got ${to === undefined ? 'nothing' : maskPhone(to)})`,
     }
   }
   const callerId = config.twilioPhoneNumber

@@ -3,6 +3,8 @@ import t from 'tap'
 import twilio from 'twilio'
 import { buildTestApp, listen, TEST_AUTH_TOKEN, TEST_BASE_URL, TEST_DASHBOARD_TOKEN } from '../helpers.ts'
 import { send } from './client.ts'
+import { loggerOptions } from '../../src/log.ts'
+import { pino } from 'pino'
 
 const bearer = { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` }
 const sign = (path: string, params: Record<string, string | string[]>) => twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, TEST_BASE_URL + path, params)
@@ -50,4 +52,20 @@ t.test('a repeated key: the signature is checked over every value (as Twilio sig
   await app.recorder.idle()
   const detail = (await app.inject({ url: '/api/calls/CA00000000000000000000000000000001', headers: bearer })).json() as { call: { status?: string, endedAt?: unknown } }
   t.match(detail.call, { status: 'completed' }, 'the status callback took the first values too')
+})
+
+t.test('an invalid "to" on the click-to-call leg is logged masked', async (t) => {
+  const lines: string[] = []
+  const logger = pino(loggerOptions({ level: 'info', logPhoneNumbers: false, pretty: false }), { write: (s: string) => { lines.push(s) } })
+  const app = await buildTestApp(t, {}, { loggerInstance: logger })
+  const base = await listen(app)
+  const path = '/twilio/outbound?to=%2B1415555012399999999'
+  const params = { CallSid: 'CA00000000000000000000000000000003', From: '+15550001111' }
+  const r = await send(base, { method: 'POST', path, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': sign(path, params) }, body: new URLSearchParams(params).toString() })
+  t.equal(r.status, 200)
+  t.match(r.body, /not a valid phone number/)
+  const problem = lines.find((l) => l.includes('invalid \\"to\\" number'))
+  t.ok(problem, 'the problem is logged')
+  t.notMatch(problem ?? '', /14155550123/, 'not in full')
+  t.match(problem ?? '', /got \*\*\*9999/)
 })
