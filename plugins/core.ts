@@ -35,7 +35,7 @@ const core: FastifyPluginAsync<CoreOptions> = async (app, opts) => {
   app.decorate('now', opts.now ?? Date.now)
   app.decorate('bus', bus)
   app.decorate('calls', createCallRegistry({ bus, log: app.log.child({ part: 'calls' }) }))
-  const lifecycle = createLifecycle({ maxCalls: config.maxCalls, pendingMs: config.realtimePrewarmTtlMs, now: opts.now })
+  const lifecycle = createLifecycle({ maxCalls: config.maxCalls, pendingMs: config.realtimePrewarmTtlMs, now: opts.now, summaries: config.openaiApiKey !== undefined })
   bus.subscribe((e) => lifecycle.observe(e))
   app.decorate('lifecycle', lifecycle)
   app.decorate('verifyTwilio', async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {

@@ -62,6 +62,15 @@ async function webhook (base: string): Promise<string> {
   return await res.text()
 }
 
+async function status (base: string, callSid: string, callStatus: string): Promise<Response> {
+  const params = { CallSid: callSid, CallStatus: callStatus, CallDuration: '3' }
+  return await fetch(base + '/twilio/call-status', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature('/twilio/call-status', params) },
+    body: form(params),
+  })
+}
+
 const until = async (cond: () => boolean, ms = 10000): Promise<void> => {
   const end = Date.now() + ms
   while (!cond()) {
@@ -96,7 +105,16 @@ t.test('SIGTERM drains: healthz 503, new calls without AI, live calls finish unc
   pump(50)
   for (const c of calls) c.ws.send(stopFrame(c.sid, `MZ${c.sid}`))
 
-  t.equal(await srv.exited, 0, 'exits cleanly once the calls ended, long before the timeout')
+  // Twilio posts each call's final status just after the call ends: the server is still there to take it.
+  await until(() => srv.logs.some((l) => l.msg === 'all calls ended; shutting down'))
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  t.equal(srv.child.exitCode, null, 'still serving while the last calls\' final status is due')
+  for (const c of calls) {
+    const res = await status(srv.base, c.sid, 'completed')
+    t.equal(res.status, 204, `${c.sid}: final status callback accepted during the drain`)
+  }
+  t.equal(await srv.exited, 0, 'exits cleanly once the calls ended and settled, long before the timeout')
+  t.ok(srv.logs.some((l) => l.msg === 'last calls settled (final status and summary in)'))
   const stops = srv.logs.filter((l) => l.msg === 'media stream stopped')
   t.equal(stops.length, 2)
   for (const s of stops) {
