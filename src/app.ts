@@ -40,18 +40,20 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
       : { logger: deps.logger ?? loggerOptions({ level: config.logLevel, logPhoneNumbers: config.logPhoneNumbers, pretty: false }) }),
     // Forwarded headers are believed only from the proxy TRUST_PROXY names (signatures use PUBLIC_BASE_URL, never Host).
     trustProxy: fastifyTrustProxy(config.trustProxy),
-    // A request (headers and body) must arrive whole within REQUEST_TIMEOUT_S: a client sending a byte every few
-    // seconds is cut off. Node checks at connectionsCheckingInterval; an upgraded WebSocket has left the HTTP
-    // server's connection list by then, so hour-long /media and /ui sockets are not affected.
+    // A request (headers and body) must arrive whole within REQUEST_TIMEOUT_S (else 408 and close): a client
+    // sending a byte every few seconds is cut off. node only enforces it when given to createServer (as a
+    // property set later it is ignored), hence `http` too; it checks every connectionsCheckingInterval. An
+    // upgraded WebSocket has left the HTTP server's connection list, so hour-long /media and /ui sockets are
+    // not affected.
     requestTimeout: config.requestTimeoutS * 1000,
+    http: {
+      requestTimeout: config.requestTimeoutS * 1000,
+      headersTimeout: Math.min(60_000, config.requestTimeoutS * 1000),
+      connectionsCheckingInterval: Math.max(250, Math.min(30_000, Math.floor(config.requestTimeoutS * 1000 / 4))),
+    },
     bodyLimit: 256 * 1024,
     return503OnClosing: true,
   })
-
-  // node reads this when the server starts listening (the createServer option of the same name; not in @types/node
-  // as a property): how often it looks for requests past requestTimeout. Its default, 30 s, is too coarse.
-  const server = app.server as { connectionsCheckingInterval?: number }
-  server.connectionsCheckingInterval = Math.max(250, Math.min(30_000, Math.floor(config.requestTimeoutS * 1000 / 4)))
 
   app.setErrorHandler((err: Error & { statusCode?: number, validation?: unknown }, req, reply) => {
     const status = err.statusCode ?? 500
