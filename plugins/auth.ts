@@ -117,7 +117,8 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
   })
   app.get('/api/session', async (req) => {
     const r = await check(req)
-    return r.ok ? { ok: true, via: r.via, expiresAt: r.expiresAt ?? null } : r
+    // clientAddress: what TRUST_PROXY makes of this request, so an operator can check the setting from outside.
+    return r.ok ? { ok: true, via: r.via, expiresAt: r.expiresAt ?? null, clientAddress: addressOf(req) } : r
   })
 }
 

@@ -47,6 +47,8 @@ t.test('TRUST_PROXY=fly: the client is Fly-Client-IP; X-Forwarded-For is ignored
   t.equal(blocked.status, 429)
   const owner = await login(base, TEST_DASHBOARD_TOKEN, ATTACKER, { 'fly-client-ip': '203.0.113.7' })
   t.equal(owner.status, 200, 'another Fly client through the same proxy socket is unaffected')
+  const session = await send(base, { path: '/api/session', headers: { ...bearer(TEST_DASHBOARD_TOKEN), 'fly-client-ip': '203.0.113.7' }, from: ATTACKER })
+  t.match(JSON.parse(session.body), { ok: true, clientAddress: '203.0.113.7' }, 'GET /api/session shows the address the server sees')
 })
 
 t.test('one log line per address per window, not one per guess', async (t) => {
