@@ -141,6 +141,33 @@ t.test('SIGTERM with a call that outlives DRAIN_TIMEOUT_S: it is closed with 100
   t.ok(srv.logs.some((l) => l.msg === 'drain timeout reached; closing remaining calls'))
 })
 
+t.test('SIGKILL mid-call: at the next start the call is closed as interrupted, not "never ended"', async (t) => {
+  const db = `sqlite:${join(mkdtempSync(join(tmpdir(), 'talkhint-kill-')), 'talkhint.db')}`
+  const auth = { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` }
+  const srv = await startServer(t, { DATABASE_URL: db })
+  const ws = openMedia(srv.base)
+  await opened(ws)
+  ws.send(startFrame('CAkilled', 'MZkilled'))
+  ws.send(mediaFrame('MZkilled', 'inbound', 1))
+  // Killed only once the call row is stored, as a real call would be (the recorder writes within milliseconds).
+  for (let i = 0; (await fetch(srv.base + '/api/calls/CAkilled', { headers: auth })).status !== 200; i++) {
+    if (i > 200) throw new Error('the call was never stored')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  srv.child.kill('SIGKILL')
+  await srv.exited
+  ws.terminate()
+
+  const next = await startServer(t, { DATABASE_URL: db })
+  const res = await fetch(next.base + '/api/calls/CAkilled', { headers: auth })
+  const { call } = await res.json() as { call: { status: string | null, endedAt: number | null } }
+  t.equal(call.status, 'interrupted')
+  t.type(call.endedAt, 'number', 'it has an end')
+  t.ok(next.logs.some((l) => l.msg === 'calls left open by an earlier crash closed as interrupted'), 'logged once at start-up')
+  next.child.kill('SIGTERM')
+  t.equal(await next.exited, 0)
+})
+
 t.test('a bad configuration stops start-up with one message naming every problem', async (t) => {
   const child = fork(SERVER, [], { env: { PATH: process.env.PATH ?? '', PUBLIC_BASE_URL: 'http://x.example.com', MODE: 'robot' }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
   let stderr = ''
