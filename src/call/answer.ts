@@ -1,9 +1,9 @@
 /** Decides the TwiML a call gets from config, admission and the webhook's params (pure). */
 import { isE164, type Config } from '../config.ts'
 import type { Admission } from '../lifecycle.ts'
+import { maskPhone } from '../log.ts'
 import { mediaStreamUrl, publicUrl, TWILIO_PATHS } from '../routes.ts'
 import { agentTwiml, assistTwiml, noAiTwiml, sayAndHangupTwiml, type StreamParams, type StreamTarget } from '../twilio/twiml.ts'
-import { maskPhone } from '../log.ts'
 
 export interface Answer {
   readonly twiml: string
