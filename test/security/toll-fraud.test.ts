@@ -15,7 +15,8 @@ async function setup (t: Test, env: Record<string, string> = {}) {
   t.teardown(() => fake.close())
   const lines: Array<Record<string, unknown>> = []
   const logger = pino(loggerOptions({ level: 'info', logPhoneNumbers: false, pretty: false }), { write: (s: string) => { lines.push(JSON.parse(s) as Record<string, unknown>) } })
-  const app = await buildTestApp(t, { TWILIO_ACCOUNT_SID: FAKE_ACCOUNT_SID, TWILIO_API_BASE_URL: fake.url, ...env }, { loggerInstance: logger })
+  // A loaded test machine must not turn requests into under-pressure 503s: this file counts answers exactly.
+  const app = await buildTestApp(t, { TWILIO_ACCOUNT_SID: FAKE_ACCOUNT_SID, TWILIO_API_BASE_URL: fake.url, MAX_EVENT_LOOP_DELAY_MS: '60000', ...env }, { loggerInstance: logger })
   const base = await listen(app)
   const dial = async (to: string, headers: Record<string, string> = bearer) => await send(base, { method: 'POST', path: '/api/calls', headers, body: JSON.stringify({ to }) })
   const placed = () => fake.requests.filter((r) => r.path.endsWith('/Calls.json')).length
