@@ -2,12 +2,15 @@
 import fp from 'fastify-plugin'
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
-import rateLimit from '@fastify/rate-limit'
+import { createHash } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { bearerToken, clientAddress, issueSession, sameOrigin, sessionKeys, SessionRevocations, tokensEqual, verifySession } from '../src/auth.ts'
+import { addressKey, bearerToken, clientAddress, issueSession, sameOrigin, sessionKeys, SessionRevocations, tokensEqual, verifySession } from '../src/auth.ts'
+import { LoginLimiter, type LoginLimiterOptions } from '../src/login-limiter.ts'
+import type { Metrics } from '../src/metrics.ts'
 
 export type AuthFailure = { ok: false, status: 401 | 403 | 429, error: string, message: string, retryAfterS?: number }
-export type DashboardAuth = { ok: true, via: 'session' | 'bearer', expiresAt?: number } | AuthFailure
+/** `sessionId`: the dashboard session's id (per-session limits such as click-to-call); Bearer calls have none. */
+export type DashboardAuth = { ok: true, via: 'session' | 'bearer', expiresAt?: number, sessionId?: string } | AuthFailure
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,10 +18,12 @@ declare module 'fastify' {
     requireDashboard: (req: FastifyRequest, reply: FastifyReply) => Promise<void>
     /** The same check without replying (the dashboard redirects pages to /login instead). */
     dashboardAuth: (req: FastifyRequest, reply?: FastifyReply) => Promise<DashboardAuth>
+    /** The client's address as TRUST_PROXY says to find it (the socket peer unless a proxy is configured). */
+    clientAddress: (req: FastifyRequest) => string
   }
 }
 
-export interface AuthOptions { maxFailures?: number, maxFailuresGlobal?: number, failureWindowMs?: number }
+export type AuthOptions = LoginLimiterOptions
 export const SESSION_COOKIE = 'talkhint_session'
 
 const auth: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
@@ -27,25 +32,28 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
   const revoked = new SessionRevocations()
   const ttlMs = config.dashboardSessionHours * 3600_000
   await app.register(cookie)
-  await app.register(rateLimit, { global: false })
-  // Wrong tokens only are counted: per client (the address our proxy appended last, which a client
-  // cannot forge) and, as a backstop for spoofed addresses, across all clients.
-  const window = opts.failureWindowMs ?? 15 * 60_000
-  const perIp = app.createRateLimit({ max: opts.maxFailures ?? 10, timeWindow: window, keyGenerator: (req) => clientAddress(req.headers['x-forwarded-for'], req.socket.remoteAddress) })
-  const global = app.createRateLimit({ max: opts.maxFailuresGlobal ?? 100, timeWindow: window, keyGenerator: () => 'all' })
-  const limited = async (req: FastifyRequest): Promise<AuthFailure | undefined> => {
-    for (const limit of [perIp, global]) {
-      const s = await limit(req, { increment: false })
-      if (!s.isAllowed && s.remaining === 0) {
-        const retryAfterS = Math.max(1, Math.ceil(s.ttl / 1000))
-        return { ok: false, status: 429, error: 'too_many_attempts', message: `Too many wrong tokens. Try again in ${Math.ceil(retryAfterS / 60)} min.`, retryAfterS }
-      }
-    }
+  // Wrong tokens only are counted, per real client address and per guess, never across all clients:
+  // a shared ceiling would let anyone lock the owner out (src/login-limiter.ts says why).
+  const limiter = new LoginLimiter(opts)
+  const addressOf = (req: FastifyRequest): string => clientAddress(config.trustProxy, req.headers, req.socket.remoteAddress)
+  const guessKey = (token: string): string => createHash('sha256').update(token).digest('base64url').slice(0, 22)
+  const metrics = (): Metrics | undefined => app.hasDecorator('metrics') ? app.metrics : undefined
+  const limited = (req: FastifyRequest, token: string | undefined): AuthFailure | undefined => {
+    const s = limiter.check(addressKey(addressOf(req)), token === undefined ? undefined : guessKey(token), app.now())
+    if (s.ok) return undefined
+    metrics()?.countAuth('backoff', s.by)
+    const retryAfterS = Math.max(1, Math.ceil(s.retryAfterMs / 1000))
+    const wait = retryAfterS < 60 ? `${retryAfterS} s` : `${Math.ceil(retryAfterS / 60)} min`
+    return { ok: false, status: 429, error: 'too_many_attempts', message: `Too many wrong tokens. Try again in ${wait}.`, retryAfterS }
   }
-  const failed = async (req: FastifyRequest, why: string): Promise<AuthFailure> => {
-    await perIp(req)
-    await global(req)
-    req.log.warn({ why, path: req.routeOptions.url }, 'dashboard auth failed')
+  const failed = (req: FastifyRequest, why: 'wrong_token_login' | 'wrong_bearer' | 'forged_cookie', token: string | undefined): AuthFailure => {
+    const address = addressOf(req)
+    const note = limiter.fail(addressKey(address), token === undefined ? undefined : guessKey(token), app.now())
+    metrics()?.countAuth('failure', why)
+    // Once per address per window (and once more when its backoff starts), not once per guess.
+    if (note.firstFromAddress) req.log.warn({ why, address, path: req.routeOptions.url }, 'dashboard auth failed')
+    else if (note.startedBackoff) req.log.warn({ why, address, failures: note.failures }, 'dashboard auth: repeated wrong tokens from one address; backing off')
+    else req.log.debug({ why, address, failures: note.failures }, 'dashboard auth failed')
     return { ok: false, status: 401, error: 'invalid_token', message: 'That token is not right.' }
   }
   const setSession = (req: FastifyRequest, reply: FastifyReply): number => {
@@ -60,14 +68,14 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
       // A cookie rides along on cross-site requests only if SameSite fails; refuse foreign pages anyway.
       if (!sameOrigin(req.headers.origin, req.headers.host, config.publicBaseUrl)) return { ok: false, status: 403, error: 'bad_origin', message: 'Cross-origin request refused.' }
       const renew = reply !== undefined && s.session.expiresAt - app.now() < ttlMs / 2
-      return { ok: true, via: 'session', expiresAt: renew ? setSession(req, reply) : s.session.expiresAt }
+      return { ok: true, via: 'session', expiresAt: renew ? setSession(req, reply) : s.session.expiresAt, sessionId: s.session.id }
     }
     const token = bearerToken(req.headers.authorization)
     if (token === undefined && s.reason !== 'forged') return { ok: false, status: 401, error: 'unauthorized', message: 'Log in to the dashboard or send Authorization: Bearer <DASHBOARD_TOKEN>.' }
-    const refused = await limited(req)
+    const refused = limited(req, token)
     if (refused !== undefined) return refused
     if (token !== undefined && tokensEqual(token, config.dashboardToken)) return { ok: true, via: 'bearer' }
-    return failed(req, token === undefined ? 'forged session cookie' : 'wrong bearer token')
+    return failed(req, token === undefined ? 'forged_cookie' : 'wrong_bearer', token)
   }
   const requireDashboard = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const r = await check(req, reply)
@@ -76,6 +84,7 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
     await reply.code(r.status).send({ error: r.error, message: r.message })
   }
   app.decorate('dashboardAuth', check)
+  app.decorate('clientAddress', addressOf)
   app.decorate('requireDashboard', requireDashboard)
   // Every /api route needs the dashboard, even one that forgets its own preHandler.
   app.addHook('onRequest', async (req, reply) => {
@@ -88,7 +97,8 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
     scope.post('/login', { schema: { body: { type: 'object', properties: { token: { type: 'string', maxLength: 512 } } } } }, async (req, reply) => {
       const form = req.headers['content-type']?.startsWith('application/x-www-form-urlencoded') === true
       const { token = '' } = (req.body ?? {}) as { token?: string }
-      const r = (await limited(req)) ?? (tokensEqual(token.trim(), config.dashboardToken) ? undefined : await failed(req, 'wrong token at login'))
+      const guess = token.trim()
+      const r = limited(req, guess) ?? (tokensEqual(guess, config.dashboardToken) ? undefined : failed(req, 'wrong_token_login', guess))
       if (r === undefined) {
         const expiresAt = setSession(req, reply)
         req.log.info({}, 'dashboard login')
@@ -107,7 +117,8 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
   })
   app.get('/api/session', async (req) => {
     const r = await check(req)
-    return r.ok ? { ok: true, via: r.via, expiresAt: r.expiresAt ?? null } : r
+    // clientAddress: what TRUST_PROXY makes of this request, so an operator can check the setting from outside.
+    return r.ok ? { ok: true, via: r.via, expiresAt: r.expiresAt ?? null, clientAddress: addressOf(req) } : r
   })
 }
 

@@ -35,14 +35,25 @@ const core: FastifyPluginAsync<CoreOptions> = async (app, opts) => {
   app.decorate('now', opts.now ?? Date.now)
   app.decorate('bus', bus)
   app.decorate('calls', createCallRegistry({ bus, log: app.log.child({ part: 'calls' }) }))
-  const lifecycle = createLifecycle({ maxCalls: config.maxCalls, pendingMs: config.realtimePrewarmTtlMs, now: opts.now })
+  const lifecycle = createLifecycle({ maxCalls: config.maxCalls, pendingMs: config.realtimePrewarmTtlMs, now: opts.now, summaries: config.openaiApiKey !== undefined })
   bus.subscribe((e) => lifecycle.observe(e))
   app.decorate('lifecycle', lifecycle)
   app.decorate('verifyTwilio', async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const params = (req.body ?? {}) as Params
+    const body: unknown = req.body
+    const params = (isForm(body) ? body : {}) as Params
     const url = publicUrl(config.publicBaseUrl, req.url)
-    if (isValidWebhookSignature(config.twilioAuthToken, req.headers['x-twilio-signature'] as string | undefined, url, params)) return
-    const form = params as Record<string, string | undefined>
+    // Checked against every value as received: Twilio's algorithm signs each value of a repeated key.
+    if (isValidWebhookSignature(config.twilioAuthToken, req.headers['x-twilio-signature'] as string | undefined, url, params)) {
+      if (!isForm(body)) {
+        req.log.warn({ path: req.routeOptions.url }, 'signed webhook without a form body; refused')
+        await reply.code(400).send({ error: 'invalid_webhook', message: 'Twilio webhooks are form posts (application/x-www-form-urlencoded); this request had no form body.' })
+        return
+      }
+      // Handlers read one string per key: a repeated key takes its first value, on every route alike.
+      req.body = firstValues(body)
+      return
+    }
+    const form = firstValues(params)
     req.log.warn({ callSid: form.CallSid, messageSid: form.MessageSid, path: req.routeOptions.url }, 'rejected webhook: missing or invalid X-Twilio-Signature')
     await reply.code(403).send()
   })
@@ -52,3 +63,17 @@ const core: FastifyPluginAsync<CoreOptions> = async (app, opts) => {
 }
 
 export default fp(core, { name: 'core' })
+
+function isForm (body: unknown): body is Record<string, unknown> {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && !Buffer.isBuffer(body)
+}
+
+/** One string per key: the first value of a repeated key; values that are not strings are dropped. */
+function firstValues (body: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>
+  for (const [k, v] of Object.entries(body)) {
+    const first: unknown = Array.isArray(v) ? v[0] : v
+    if (typeof first === 'string') out[k] = first
+  }
+  return out
+}

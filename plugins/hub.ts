@@ -25,6 +25,7 @@ const hub: FastifyPluginAsync<HubPluginOptions> = async (app, opts) => {
   const feed = app.hasDecorator('eventFeed') ? (app as unknown as { eventFeed: CallEventSource }).eventFeed : undefined
   const instance = createHub({ ...tuning, source: source ?? feed ?? app.bus, log, now: app.now })
   app.decorate('hub', instance)
+  if (app.hasDecorator('interruptedCalls')) instance.interrupted(app.interruptedCalls)
   app.addHook('preClose', async () => instance.close())
   // Optional: when the metrics plugin is present, it reads clients and drops at each scrape.
   if (app.hasDecorator('metrics')) {

@@ -10,11 +10,20 @@ declare module 'fastify' {
     store: Store
     /** Queues writes (call events are recorded automatically; WhatsApp messages are enqueued here). */
     recorder: Recorder
+    /** CallSids closed as interrupted at start-up (left open by a crash); the hub never shows them live. */
+    interruptedCalls: string[]
   }
 }
 
 const storage: FastifyPluginAsync = async (app) => {
+  const interrupted: string[] = []
+  app.decorate('interruptedCalls', interrupted)
   const service = await startStorage({
+    // Found before the hub exists (it reads the list when created) or later, after a database outage.
+    onInterrupted: (sids) => {
+      interrupted.push(...sids)
+      if (app.hasDecorator('hub')) app.hub.interrupted(sids)
+    },
     databaseUrl: app.config.databaseUrl,
     bus: app.bus,
     log: app.log.child({ part: 'storage' }),

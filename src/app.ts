@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { LoggerOptions } from 'pino'
 import type { Config } from './config.ts'
 import { loggerOptions } from './log.ts'
+import { fastifyTrustProxy } from './auth.ts'
 import type { TwilioApi } from './twilio/rest.ts'
 import core from '../plugins/core.ts'
 import websocket from '../plugins/websocket.ts'
@@ -37,8 +38,19 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     ...(deps.loggerInstance !== undefined
       ? { loggerInstance: deps.loggerInstance }
       : { logger: deps.logger ?? loggerOptions({ level: config.logLevel, logPhoneNumbers: config.logPhoneNumbers, pretty: false }) }),
-    // Fly's and Replit's proxies sit in front; signatures use PUBLIC_BASE_URL, never Host.
-    trustProxy: true,
+    // Forwarded headers are believed only from the proxy TRUST_PROXY names (signatures use PUBLIC_BASE_URL, never Host).
+    trustProxy: fastifyTrustProxy(config.trustProxy),
+    // A request (headers and body) must arrive whole within REQUEST_TIMEOUT_S (else 408 and close): a client
+    // sending a byte every few seconds is cut off. node only enforces it when given to createServer (as a
+    // property set later it is ignored), hence `http` too; it checks every connectionsCheckingInterval. An
+    // upgraded WebSocket has left the HTTP server's connection list, so hour-long /media and /ui sockets are
+    // not affected.
+    requestTimeout: config.requestTimeoutS * 1000,
+    http: {
+      requestTimeout: config.requestTimeoutS * 1000,
+      headersTimeout: Math.min(60_000, config.requestTimeoutS * 1000),
+      connectionsCheckingInterval: Math.max(250, Math.min(30_000, Math.floor(config.requestTimeoutS * 1000 / 4))),
+    },
     bodyLimit: 256 * 1024,
     return503OnClosing: true,
   })

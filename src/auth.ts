@@ -1,5 +1,7 @@
 /** Dashboard auth helpers: token comparison, Bearer parsing, signed session cookies, origin checks. */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { BlockList, isIP } from 'node:net'
+import type { TrustProxy } from './config.ts'
 
 /** Compares two secrets in constant time (hashing first so lengths don't leak). */
 export function tokensEqual (given: string | undefined, expected: string): boolean {
@@ -107,10 +109,92 @@ export function sameOrigin (origin: string | undefined, host: string | undefined
 }
 
 /**
- * The client address for rate limiting: the rightmost X-Forwarded-For entry (appended by the proxy
- * nearest to us, Fly's or Replit's, so a client cannot choose it), else the socket's peer address.
+ * The client address for login limiting, as TRUST_PROXY says to find it. With nothing configured, the
+ * socket's peer: X-Forwarded-For and Fly-Client-IP are then plain client input and never read.
+ * - fly: Fly-Client-IP (set by Fly Proxy to the address it accepted the connection from).
+ * - replit / hop count N: the entry N places from the right of X-Forwarded-For + socket peer (each proxy
+ *   appends the address it saw, so only the rightmost N are not the client's own words).
+ * - CIDR list: walk right to left past trusted proxies; the first untrusted address is the client.
  */
-export function clientAddress (xff: string | string[] | undefined, socketAddress: string | undefined): string {
-  const last = (Array.isArray(xff) ? xff.join(',') : xff ?? '').split(',').pop()?.trim()
-  return last !== undefined && last !== '' ? last : socketAddress ?? 'unknown'
+export function clientAddress (trust: TrustProxy, headers: Readonly<Record<string, string | string[] | undefined>>, socketAddress: string | undefined): string {
+  const socket = socketAddress ?? 'unknown'
+  switch (trust.kind) {
+    case 'none':
+      return socket
+    case 'fly': {
+      const fly = firstHeader(headers['fly-client-ip'])?.trim()
+      return fly !== undefined && isIP(fly) !== 0 ? fly : socket
+    }
+    case 'replit':
+    case 'hops': {
+      const chain = [...forwardedChain(headers['x-forwarded-for']), socket]
+      const hops = trust.kind === 'replit' ? 1 : trust.hops
+      return chain[Math.max(0, chain.length - 1 - hops)] ?? socket
+    }
+    case 'cidrs': {
+      const trusted = trustedProxies(trust.cidrs)
+      const chain = [...forwardedChain(headers['x-forwarded-for']), socket]
+      for (let i = chain.length - 1; i > 0; i--) {
+        if (!isTrusted(trusted, chain[i] as string)) return chain[i] as string
+      }
+      return chain[0] ?? socket
+    }
+  }
+}
+
+/** Fastify's `trustProxy` for the same setting (req.ip, req.protocol from X-Forwarded-Proto). */
+export function fastifyTrustProxy (trust: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  switch (trust.kind) {
+    case 'none': return false
+    // A hop count as proxy-addr reads one: the nearest `hops` addresses are proxies.
+    case 'fly': case 'replit': return (_address, hop) => hop < 1
+    case 'hops': return (_address, hop) => hop < trust.hops
+    case 'cidrs': return [...trust.cidrs]
+  }
+}
+
+/**
+ * The key an address is limited under: IPv4 as is, IPv6 by its /64 (one subscriber usually holds a whole
+ * /64, so per-address keys would give an attacker 2^64 fresh budgets).
+ */
+export function addressKey (address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+  if (mapped !== null) return mapped[1] as string
+  if (isIP(address) !== 6) return address
+  const [head = '', tail = ''] = address.toLowerCase().split('::')
+  const left = head === '' ? [] : head.split(':')
+  const right = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : []
+  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`
+}
+
+function firstHeader (v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v
+}
+
+function forwardedChain (xff: string | string[] | undefined): string[] {
+  return (Array.isArray(xff) ? xff.join(',') : xff ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+}
+
+const blockLists = new Map<readonly string[], BlockList>()
+function trustedProxies (cidrs: readonly string[]): BlockList {
+  let list = blockLists.get(cidrs)
+  if (list === undefined) {
+    list = new BlockList()
+    for (const c of cidrs) {
+      const [addr = '', bits] = c.split('/')
+      const type = isIP(addr) === 6 ? 'ipv6' : 'ipv4'
+      if (bits === undefined) list.addAddress(addr, type)
+      else list.addSubnet(addr, Number(bits), type)
+    }
+    blockLists.set(cidrs, list)
+  }
+  return list
+}
+
+function isTrusted (list: BlockList, raw: string): boolean {
+  const address = raw.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '')
+  const family = isIP(address)
+  if (family === 0) return false
+  return list.check(address, family === 6 ? 'ipv6' : 'ipv4')
 }

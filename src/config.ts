@@ -1,4 +1,6 @@
 /** Configuration: one typed, validated, frozen object loaded once from the environment. */
+import { isIP } from 'node:net'
+import { isSupportedCountry } from 'libphonenumber-js/max'
 
 export const MODES = ['assist', 'agent'] as const
 export type Mode = typeof MODES[number]
@@ -67,7 +69,28 @@ export interface Config {
   readonly mediaIdleTimeoutMs: number
   /** Upgraded /media sockets allowed to wait for `start` at once; more are closed at once. */
   readonly maxPendingStreams: number
+  /** Which proxy's client-address header to trust (TRUST_PROXY); `none`: the socket's peer address. */
+  readonly trustProxy: TrustProxy
+  /** Click-to-call destinations allowed (DIAL_ALLOWED_COUNTRIES, ISO 3166 codes); undefined: the Twilio number's own country. */
+  readonly dialAllowedCountries: readonly string[] | undefined
+  /** Calls one dashboard session may place per minute (DIAL_RATE_PER_SESSION_PER_MIN). */
+  readonly dialRatePerSessionPerMin: number
+  /** Calls this instance may place per hour, all sessions together (DIAL_RATE_PER_INSTANCE_PER_HOUR). */
+  readonly dialRatePerInstancePerHour: number
+  /** Most seconds a client may take to send one whole HTTP request, headers and body (REQUEST_TIMEOUT_S). */
+  readonly requestTimeoutS: number
 }
+
+/**
+ * TRUST_PROXY: `false` (default: nothing in front, the socket address is the client), `fly` (Fly-Client-IP),
+ * `replit` (one proxy hop appending X-Forwarded-For), a hop count, or a comma list of proxy addresses/CIDRs.
+ */
+export type TrustProxy =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'fly' }
+  | { readonly kind: 'replit' }
+  | { readonly kind: 'hops', readonly hops: number }
+  | { readonly kind: 'cidrs', readonly cidrs: readonly string[] }
 
 export type Env = Readonly<Record<string, string | undefined>>
 
@@ -153,6 +176,11 @@ export function loadConfig (env: Env = {}): Config {
   if (dashboardToken !== undefined && dashboardToken.length < 12) problems.push('DASHBOARD_TOKEN must be at least 12 characters')
   const streamTokenSecret = str('STREAM_TOKEN_SECRET')
   if (streamTokenSecret !== undefined && streamTokenSecret.length < 32) problems.push('STREAM_TOKEN_SECRET must be at least 32 characters (e.g. openssl rand -hex 32)')
+  const trustProxy = parseTrustProxy(str('TRUST_PROXY'), problems)
+  const dialCountries = str('DIAL_ALLOWED_COUNTRIES')?.split(',').map((c) => c.trim().toUpperCase()).filter((c) => c !== '')
+  if (dialCountries !== undefined && dialCountries.some((c) => !isSupportedCountry(c))) {
+    problems.push(`DIAL_ALLOWED_COUNTRIES must be a comma list of two-letter country codes with a telephone numbering plan, like US,CA,GB (got "${str('DIAL_ALLOWED_COUNTRIES') ?? ''}")`)
+  }
   const retention = str('RETENTION_DAYS') === undefined ? undefined : int('RETENTION_DAYS', 0, 1, 36500)
 
   const config: Config = {
@@ -203,6 +231,11 @@ export function loadConfig (env: Env = {}): Config {
     mediaStartTimeoutMs: int('MEDIA_START_TIMEOUT_MS', 5000, 50, 60_000),
     mediaIdleTimeoutMs: int('MEDIA_IDLE_TIMEOUT_MS', 15_000, 50, 600_000),
     maxPendingStreams: int('MAX_PENDING_STREAMS', 50, 1, 100_000),
+    trustProxy,
+    dialAllowedCountries: dialCountries !== undefined && dialCountries.length > 0 ? Object.freeze(dialCountries) : undefined,
+    dialRatePerSessionPerMin: int('DIAL_RATE_PER_SESSION_PER_MIN', 5, 1, 1000),
+    dialRatePerInstancePerHour: int('DIAL_RATE_PER_INSTANCE_PER_HOUR', 30, 1, 100000),
+    requestTimeoutS: int('REQUEST_TIMEOUT_S', 30, 1, 3600),
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(config)
@@ -224,4 +257,30 @@ function parsePublicBaseUrl (raw: string | undefined, problems: string[]): strin
   if (url.search !== '' || url.hash !== '') problems.push('PUBLIC_BASE_URL must not have a query string or fragment')
   // Twilio signs a lowercase host; keep any path prefix (a reverse proxy may mount us under one).
   return `${url.protocol}//${url.host.toLowerCase()}${url.pathname.replace(/\/+$/, '')}`
+}
+
+function parseTrustProxy (raw: string | undefined, problems: string[]): TrustProxy {
+  const v = raw?.toLowerCase()
+  if (v === undefined || v === 'false' || v === 'none' || v === '0') return { kind: 'none' }
+  if (v === 'fly') return { kind: 'fly' }
+  if (v === 'replit') return { kind: 'replit' }
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v)
+    if (hops <= 10) return { kind: 'hops', hops }
+  } else {
+    const cidrs = v.split(',').map((c) => c.trim()).filter((c) => c !== '')
+    if (cidrs.length > 0 && cidrs.every(isAddressOrCidr)) return { kind: 'cidrs', cidrs }
+  }
+  problems.push(`TRUST_PROXY must be false, fly, replit, a hop count from 1 to 10, or a comma list of proxy addresses/CIDRs (got "${raw ?? ''}")`)
+  return { kind: 'none' }
+}
+
+function isAddressOrCidr (value: string): boolean {
+  const [addr = '', bits, extra] = value.split('/')
+  if (extra !== undefined) return false
+  const family = isIP(addr)
+  if (family === 0) return false
+  if (bits === undefined) return true
+  const n = Number(bits)
+  return /^\d+$/.test(bits) && n >= 0 && n <= (family === 4 ? 32 : 128)
 }

@@ -1,5 +1,6 @@
 /** Admission control: whether a new call gets AI (not while draining or past MAX_CALLS). */
 import type { CallEvent } from './call/events.ts'
+import { createDrainSettle } from './drain-settle.ts'
 
 export type Admission = { ai: true } | { ai: false, reason: 'draining' | 'over_capacity' | 'overloaded' }
 
@@ -21,21 +22,34 @@ export interface Lifecycle {
   observe (event: CallEvent): void
   /** Installs the event-loop pressure probe (plugins/pressure.ts wires @fastify/under-pressure). */
   setPressureProbe (probe: () => boolean): void
+  /**
+   * After the last streams ended: resolves true once the calls that were live when the drain began have
+   * their final status callback and (with summaries on) their summary, or false after `timeoutMs`.
+   */
+  whenSettled (timeoutMs: number): Promise<boolean>
+  /** Calls the drain still waits on (see whenSettled). */
+  readonly unsettled: number
 }
 
 const FINISHED = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled'])
 
 /** Creates the lifecycle state for one server instance. */
-export function createLifecycle (opts: { maxCalls: number, pendingMs?: number, now?: () => number }): Lifecycle {
+export function createLifecycle (opts: { maxCalls: number, pendingMs?: number, now?: () => number, summaries?: boolean }): Lifecycle {
   const now = opts.now ?? Date.now
   const pendingMs = opts.pendingMs ?? 15_000
   /** Calls admitted with AI whose stream has not started yet: CallSid → when the slot lapses. */
   const pending = new Map<string, number>()
   let draining = false
   let underPressure = (): boolean => false
+  const settle = createDrainSettle({ summaries: opts.summaries ?? false, now })
   return {
     get draining () { return draining },
-    startDrain () { draining = true },
+    startDrain () {
+      draining = true
+      settle.markLast()
+    },
+    whenSettled: (timeoutMs) => settle.whenSettled(timeoutMs),
+    get unsettled () { return settle.unsettled },
     setPressureProbe (probe) { underPressure = probe },
     admit (liveCalls) {
       const t = now()
@@ -47,6 +61,7 @@ export function createLifecycle (opts: { maxCalls: number, pendingMs?: number, n
     },
     hold (callSid) { pending.set(callSid, now() + pendingMs) },
     observe (e) {
+      settle.observe(e)
       if (e.type === 'call.started' || e.type === 'call.stopped' || (e.type === 'call.status' && FINISHED.has(e.status))) pending.delete(e.callSid)
     },
   }

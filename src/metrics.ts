@@ -27,6 +27,10 @@ export interface Metrics {
   streamIdleClosed (): void
   /** A started stream that got no AI session (over MAX_CALLS), by reason. */
   aiRefused (reason: string): void
+  /** Counts a dashboard auth failure (wrong token, forged cookie) or a request refused by login backoff. */
+  countAuth (outcome: 'failure' | 'backoff', reason: string): void
+  /** Counts a click-to-call (or transfer) destination refused by the dial guard or its rate limit. */
+  countDialRefused (reason: string): void
   /** Plugs a dashboard hub in; it is read at every scrape. Returns the unplug function. */
   trackHub (read: () => HubStats): () => void
   /** The exposition text: this app's metrics, then the process metrics. */
@@ -165,6 +169,9 @@ export function createMetrics (opts: MetricsOptions): Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
     registers,
   })
+  const authFailures = new Counter({ name: 'talkhint_auth_failures_total', help: 'Dashboard auth failures (wrong token at /login, wrong Bearer token, forged session cookie), by reason', labelNames: ['reason'], registers })
+  const authBackoff = new Counter({ name: 'talkhint_auth_backoff_refusals_total', help: 'Dashboard auth requests refused unchecked (429) because their address or guess is backing off, by key', labelNames: ['by'], registers })
+  const dialRefused = new Counter({ name: 'talkhint_dial_refused_total', help: 'Outbound destinations refused (country not allowed, premium or revenue-share range, invalid, rate limit), by reason', labelNames: ['reason'], registers })
   const latencies = Object.fromEntries(Object.entries(LATENCIES).map(([key, spec]) =>
     [key, new Histogram({ name: spec.name, help: spec.help, buckets: [...spec.buckets], registers })])) as Record<LatencyName, Histogram>
 
@@ -305,6 +312,13 @@ export function createMetrics (opts: MetricsOptions): Metrics {
     },
     observeWebhook (route, status, seconds) {
       webhook.observe({ route: bounded('route', route), status: String(status) }, seconds)
+    },
+    countAuth (outcome, reason) {
+      if (outcome === 'failure') authFailures.inc({ reason: bounded('auth', reason) })
+      else authBackoff.inc({ by: bounded('auth', reason) })
+    },
+    countDialRefused (reason) {
+      dialRefused.inc({ reason: bounded('dial', reason) })
     },
     trackHub (read) {
       const entry = { read, lastDropped: 0 }

@@ -4,6 +4,9 @@ import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { loggerOptions } from './log.ts'
 
+/** Most time spent, after the last stream ended, waiting for the last calls' status callbacks and summaries. */
+const SETTLE_MAX_MS = 20_000
+
 let config: Config
 try {
   config = loadConfig(process.env)
@@ -29,8 +32,15 @@ closeWithGrace({ delay: (config.drainTimeoutS + 15) * 1000 }, async ({ signal, e
     app.lifecycle.startDrain()
     const live = app.calls.size
     app.log.info({ signal, liveCalls: live, drainTimeoutS: config.drainTimeoutS }, 'draining: new calls get no AI; waiting for live calls to end')
+    const deadline = Date.now() + config.drainTimeoutS * 1000
     const drained = await app.calls.whenEmpty(config.drainTimeoutS * 1000)
     app.log.info({ drained, liveCalls: app.calls.size }, drained ? 'all calls ended; shutting down' : 'drain timeout reached; closing remaining calls')
+    if (drained) {
+      // Twilio posts each call's final status just after it ends, and summaries take a few seconds more:
+      // still within the drain budget, keep serving until they are in (a closed server would answer 503).
+      const settled = await app.lifecycle.whenSettled(Math.min(deadline - Date.now(), SETTLE_MAX_MS))
+      app.log.info({ settled, unsettled: app.lifecycle.unsettled }, settled ? 'last calls settled (final status and summary in)' : 'stopped waiting for the last calls\' status callbacks or summaries')
+    }
   }
   await app.close()
 })

@@ -1,6 +1,7 @@
 /** Decides the TwiML a call gets from config, admission and the webhook's params (pure). */
 import { isE164, type Config } from '../config.ts'
 import type { Admission } from '../lifecycle.ts'
+import { maskPhone } from '../log.ts'
 import { mediaStreamUrl, publicUrl, TWILIO_PATHS } from '../routes.ts'
 import type { StreamKind } from '../twilio/stream-token.ts'
 import { agentTwiml, assistTwiml, noAiTwiml, sayAndHangupTwiml, type AgentTarget, type StreamParams } from '../twilio/twiml.ts'
@@ -63,7 +64,7 @@ export function answerOutbound (config: AnswerConfig, admission: Admission, to: 
   if (to === undefined || !isE164(to)) {
     return {
       twiml: sayAndHangupTwiml('Sorry, the number you asked to call is not a valid phone number. Please check it and try again. Goodbye.'),
-      problem: `outbound call has an invalid "to" number (expected E.164 like +14155550100, got ${to === undefined ? 'nothing' : JSON.stringify(to)})`,
+      problem: `outbound call has an invalid "to" number (expected E.164 like +14155550100, got ${to === undefined ? 'nothing' : maskPhone(to)})`,
     }
   }
   const callerId = config.twilioPhoneNumber

@@ -1,20 +1,34 @@
 /** Click-to-call: ring the operator from our number; when they answer, TwiML dials the target. */
-import { isE164, type Config } from '../config.ts'
+import type { Config } from '../config.ts'
 import { publicUrl, TWILIO_PATHS } from '../routes.ts'
 import type { TwilioApi } from '../twilio/rest.ts'
+import { checkDialDestination, type DialPolicy, type DialRateLimiter, type DialRefusal } from './dial-guard.ts'
 
 export type ClickToCallResult =
-  | { ok: true, callSid: string, status: string }
-  | { ok: false, status: 400 | 502 | 503, error: string, message: string }
+  | { ok: true, callSid: string, status: string, to: string }
+  | { ok: false, status: 400 | 403 | 429 | 502 | 503, error: string, message: string, retryAfterS?: number, refused?: DialRefusal | 'session_rate' | 'instance_rate' }
 
-/** Validates, then creates the call with `url` = /twilio/outbound?to=… and our status callback. */
+/** The toll-fraud guard every click-to-call passes: where it may go, and how many calls this caller may place. */
+export interface ClickToCallGuard {
+  readonly policy: DialPolicy
+  readonly limiter: DialRateLimiter
+  /** Who is placing the call (the dashboard session id, or one key for all Bearer callers). */
+  readonly session: string
+  readonly now: number
+}
+
+/** Checks the destination and the rate limits, then creates the call with `url` = /twilio/outbound?to=… and our status callback. */
 export async function startClickToCall (
   config: Pick<Config, 'publicBaseUrl' | 'operatorPhone' | 'twilioPhoneNumber'>,
   api: TwilioApi | undefined,
-  to: string
+  to: string,
+  guard: ClickToCallGuard
 ): Promise<ClickToCallResult> {
-  const target = to.replace(/[\s().-]/g, '')
-  if (!isE164(target)) return { ok: false, status: 400, error: 'invalid_number', message: 'Enter the number in international form, like +14155550100.' }
+  const dest = checkDialDestination(to, guard.policy)
+  if (!dest.ok) {
+    const status = dest.reason === 'invalid_number' ? 400 : 403
+    return { ok: false, status, error: dest.reason === 'invalid_number' ? 'invalid_number' : 'destination_refused', message: dest.message, refused: dest.reason }
+  }
   const missing = [
     api === undefined ? 'TWILIO_ACCOUNT_SID' : '',
     config.twilioPhoneNumber === undefined ? 'TWILIO_PHONE_NUMBER' : '',
@@ -23,14 +37,16 @@ export async function startClickToCall (
   if (api === undefined || config.twilioPhoneNumber === undefined || config.operatorPhone === undefined) {
     return { ok: false, status: 503, error: 'not_configured', message: `Click-to-call needs ${missing.join(', ')} to be set.` }
   }
+  const rate = guard.limiter.take(guard.session, guard.now)
+  if (!rate.ok) return { ok: false, status: 429, error: 'too_many_calls', message: rate.message, retryAfterS: rate.retryAfterS, refused: rate.reason }
   try {
     const call = await api.createCall({
       to: config.operatorPhone,
       from: config.twilioPhoneNumber,
-      url: publicUrl(config.publicBaseUrl, `${TWILIO_PATHS.outbound}?to=${encodeURIComponent(target)}`),
+      url: publicUrl(config.publicBaseUrl, `${TWILIO_PATHS.outbound}?to=${encodeURIComponent(dest.e164)}`),
       statusCallback: publicUrl(config.publicBaseUrl, TWILIO_PATHS.callStatus),
     })
-    return { ok: true, callSid: call.sid, status: call.status }
+    return { ok: true, callSid: call.sid, status: call.status, to: dest.e164 }
   } catch (err) {
     return { ok: false, status: 502, error: 'twilio_error', message: `Twilio refused the call: ${(err as Error).message}` }
   }

@@ -63,6 +63,8 @@ export interface Hub {
   snapshot (scope?: Scope): SnapshotMessage
   /** Adopts calls from elsewhere (see HubState.seed). */
   seed (calls: readonly UiCall[]): void
+  /** Ends (or forgets for good) calls storage closed as interrupted at start-up (see HubState.interrupted). */
+  interrupted (callSids: readonly string[]): void
   readonly stats: HubStats
   close (): void
 }
@@ -215,6 +217,9 @@ export function createHub (opts: HubOptions): Hub {
     snapshot,
     seed (calls) {
       state.seed(calls, now(), fanOut)
+    },
+    interrupted (callSids) {
+      state.interrupted(callSids, now(), fanOut)
     },
     get stats () {
       let clients = everyCall.size

@@ -168,6 +168,22 @@ export class HubState {
     }
   }
 
+  /**
+   * Calls storage closed as interrupted at start-up (cut by a crash): a known one ends now, an unknown
+   * one is remembered as gone, so no late event or peer snapshot can show it live again.
+   */
+  interrupted (callSids: readonly string[], at: number, out: (ev: UiEvent) => void): void {
+    for (const sid of callSids) {
+      const c = this.#calls.get(sid)
+      if (c !== undefined) {
+        this.#end(c, at, 'interrupted', undefined, out)
+        continue
+      }
+      this.#evicted.add(sid)
+      if (this.#evicted.size > EVICTED_MEMORY) this.#evicted.delete(this.#evicted.values().next().value as string)
+    }
+  }
+
   #create (e: CallEvent): CallState | undefined {
     // A bare `call.status` for a call we never saw is still shown (a busy click-to-call should say so);
     // a stop for one we never saw has nothing to show.

@@ -168,6 +168,8 @@ export function createPgStore (opts: PgStoreOptions): Store {
       const r = (await q(c, sql.MESSAGE_BY_SID, [sid])).rows[0]
       return r === undefined ? undefined : map.rowToMessage(r)
     }),
+    closeInterrupted: (createdBefore, at) => tx(async (c) =>
+      (await q(c, sql.CLOSE_INTERRUPTED, [at, at, createdBefore])).rows.map((r) => String(r.call_sid))),
     purge: (before) => tx(async (c) => ({
       calls: (await q(c, sql.PURGE_CALLS, [before])).rowCount ?? 0,
       messages: (await q(c, sql.PURGE_MESSAGES, [before])).rowCount ?? 0,

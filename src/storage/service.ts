@@ -16,6 +16,8 @@ export interface StorageOptions {
   readonly now: () => number
   readonly retentionDays?: number
   readonly recorder?: Partial<Pick<RecorderOptions, 'maxQueue' | 'maxBatch' | 'retryInitialMs' | 'retryMaxMs' | 'observe'>>
+  /** Told which calls were closed as interrupted (left open by a crash) once the database is reachable. */
+  readonly onInterrupted?: (callSids: readonly string[]) => void
   /** Delay between start-up migration attempts while the database is down. */
   readonly migrateRetryMs?: number
 }
@@ -28,6 +30,9 @@ export interface StorageService {
   readonly ready: () => boolean
   close (): Promise<void>
 }
+
+/** Twilio ends a call at its time limit: 4 h by default (Calls API TimeLimit, <Dial timeLimit>), which TalkHint never raises. */
+const MAX_CALL_MS = 4 * 3600_000
 
 /** Opens storage. Throws only for a bad DATABASE_URL or a migration the database rejects. */
 export async function startStorage (opts: StorageOptions): Promise<StorageService> {
@@ -49,9 +54,31 @@ export async function startStorage (opts: StorageOptions): Promise<StorageServic
       retention = startRetention({ store: raw, days: opts.retentionDays, log, now: opts.now })
     }
   }
+  /**
+   * Calls left open by a crash (SIGKILL, OOM, power) would stay "never ended" for good. Which open calls
+   * are dead? SQLite: the file is this instance's alone (a volume on one machine), so every call created
+   * before this start is. PostgreSQL: several instances share the table and nothing records which one
+   * owns a call, so only calls older than Twilio's longest possible call are closed: none of those can
+   * still be live anywhere. (A crashed call there stays open up to that long; its final status callback
+   * usually closes it sooner.)
+   */
+  const startedAt = opts.now()
+  const closeInterrupted = async (): Promise<void> => {
+    const now = opts.now()
+    const before = engine === 'sqlite' ? startedAt : Math.min(startedAt, now - MAX_CALL_MS)
+    try {
+      const sids = await raw.closeInterrupted(before, now)
+      if (sids.length === 0) return
+      log.warn({ calls: sids.length, callSids: sids.slice(0, 20) }, 'calls left open by an earlier crash closed as interrupted')
+      opts.onInterrupted?.(sids)
+    } catch (err) {
+      log.error({ err }, 'could not close calls left open by an earlier crash')
+    }
+  }
   const tryMigrate = async (): Promise<void> => {
     try {
       onMigrated(await raw.migrate())
+      await closeInterrupted()
     } catch (err) {
       if (!(err instanceof StoreError) || err.code !== 'STORE_UNAVAILABLE') throw err
       lastError = err.message
@@ -79,6 +106,7 @@ export async function startStorage (opts: StorageOptions): Promise<StorageServic
     updateContact: gate(raw.updateContact),
     getMessage: gate(raw.getMessage),
     purge: gate(raw.purge),
+    closeInterrupted: gate(raw.closeInterrupted),
     close: () => raw.close(),
   }
   const recorder = createRecorder({ store, bus: opts.bus, log, now: opts.now, ...opts.recorder })

@@ -43,7 +43,9 @@ function callUpsert (d: Dialect, op: Of<'call'>): Stmt {
         to_number = COALESCE(calls.to_number, excluded.to_number),
         contact_phone = COALESCE(calls.contact_phone, excluded.contact_phone),
         mode = COALESCE(calls.mode, excluded.mode),
-        status = CASE WHEN calls.status IN (${terminal}) THEN calls.status ELSE COALESCE(excluded.status, calls.status) END,
+        status = CASE WHEN calls.status IN (${terminal}) THEN calls.status
+          WHEN calls.status = 'interrupted' AND (excluded.status IS NULL OR excluded.status NOT IN (${terminal})) THEN calls.status
+          ELSE COALESCE(excluded.status, calls.status) END,
         ai_status = COALESCE(excluded.ai_status, calls.ai_status),
         started_at = COALESCE(calls.started_at, excluded.started_at),
         ended_at = COALESCE(calls.ended_at, excluded.ended_at),
@@ -244,6 +246,10 @@ const MESSAGE_COLUMNS = `id, message_sid, direction, contact_phone, from_number,
 export const MESSAGES_BY_CONTACT = `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE contact_phone = ? ORDER BY created_at DESC, id DESC LIMIT ?`
 export const MESSAGE_BY_SID = `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE message_sid = ?`
 export const PURGE_CALLS = 'DELETE FROM calls WHERE created_at < ?'
+/** Params: at, at, createdBefore. Both engines support RETURNING (SQLite since 3.35). */
+export const CLOSE_INTERRUPTED = `UPDATE calls SET ended_at = ?, updated_at = ?,
+  status = CASE WHEN status IN (${terminal}) THEN status ELSE 'interrupted' END
+  WHERE ended_at IS NULL AND created_at < ? RETURNING call_sid`
 export const PURGE_MESSAGES = 'DELETE FROM messages WHERE created_at < ?'
 
 /** Upserts a contact's name and notes; `keep*` flags keep the stored value when the patch omits it. */

@@ -127,6 +127,10 @@ export class SqliteDb {
     return r === undefined ? undefined : map.rowToMessage(r)
   }
 
+  closeInterrupted (createdBefore: number, at: number): string[] {
+    return this.#tx(() => this.#all(sql.CLOSE_INTERRUPTED, [at, at, createdBefore]).map((r) => String(r.call_sid)))
+  }
+
   purge (before: number): PurgeResult {
     return this.#tx(() => ({ calls: this.#run(sql.PURGE_CALLS, [before]), messages: this.#run(sql.PURGE_MESSAGES, [before]) }))
   }

@@ -183,6 +183,12 @@ export interface Store {
   /** Creates the contact if needed; `null` clears a field, absent keeps it. */
   updateContact (phone: string, patch: ContactPatch, at: number): Promise<Contact>
   getMessage (sid: string): Promise<Message | undefined>
+  /**
+   * Closes calls left open by a crash: every call created before `createdBefore` with no end gets
+   * `ended_at = at` and, unless Twilio already gave a final status, status `interrupted` (a later
+   * final status callback still replaces it). Returns the CallSids it closed.
+   */
+  closeInterrupted (createdBefore: number, at: number): Promise<string[]>
   /** Deletes calls (with their transcript, hints, summary) and messages older than `before`. */
   purge (before: number): Promise<PurgeResult>
   close (): Promise<void>

@@ -85,6 +85,8 @@ export function endLabel (reason) {
     'no-answer': 'No answer',
     canceled: 'Canceled',
     stale: 'Lost contact',
+    lost: 'Ended (server restarted)',
+    interrupted: 'Interrupted (server restarted)',
   }
   return words[reason] ?? 'Ended'
 }

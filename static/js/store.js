@@ -27,7 +27,14 @@ export function applyMessage (store, msg, clientNow = Date.now()) {
   if (msg === null || typeof msg !== 'object') return { kind: 'ignored' }
   if (msg.type === 'snapshot') {
     if (msg.v !== SCHEMA_VERSION) return { kind: 'version', v: msg.v }
+    const before = store.calls
     store.calls = new Map(msg.calls.map((c) => [c.callSid, structuredClone(c)]))
+    // A call we showed live that the server no longer knows (it restarted, or another instance
+    // answers now) ended while we were away: keep it, marked lost, rather than live forever or gone.
+    for (const c of before.values()) {
+      if (c.phase === 'ended' || store.calls.has(c.callSid) || (msg.scope !== '*' && msg.scope !== c.callSid)) continue
+      store.calls.set(c.callSid, { ...c, phase: 'ended', endedAt: msg.serverTime, durationMs: c.startedAt == null ? null : Math.max(0, msg.serverTime - c.startedAt), endReason: 'lost', agentState: null, levels: { remote: 0, local: 0 } })
+    }
     store.seq = msg.seq
     store.scope = msg.scope
     store.serverOffset = msg.serverTime - clientNow

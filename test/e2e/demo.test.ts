@@ -116,9 +116,9 @@ t.test('npm run demo keeps serving: npm run call prints transcripts and hints fr
   t.equal(body.calls.length, 2, 'the demo call and the second call are both in the history')
 
   // "Call a number" on the dashboard: the demo's fake Twilio takes Calls.create and the simulator plays that leg.
-  const placed = await fetch(`${server}/api/calls`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ to: '+15555550177' }) })
+  const placed = await fetch(`${server}/api/calls`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ to: '+14155550177' }) })
   t.ok(placed.status >= 200 && placed.status < 300, `click-to-call accepted (${placed.status})`)
-  const [, clickSid] = await demo.waitFor(/Click-to-call (CA[0-9a-f]{32}): ringing the operator \+15555550123, then dialling \+15555550177/)
+  const [, clickSid] = await demo.waitFor(/Click-to-call (CA[0-9a-f]{32}): ringing the operator \+15555550123, then dialling \+14155550177/)
   await demo.waitFor(new RegExp(`── summary: OK ── call ${clickSid}`))
   const detail = await (await fetch(`${server}/api/calls/${clickSid}`, { headers: { authorization: `Bearer ${token}` } })).json() as { call?: { direction?: string } }
   t.equal(detail.call?.direction, 'outbound', 'the click-to-call is in the history as an outbound call')

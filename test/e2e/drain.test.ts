@@ -62,6 +62,15 @@ async function webhook (base: string): Promise<string> {
   return await res.text()
 }
 
+async function status (base: string, callSid: string, callStatus: string): Promise<Response> {
+  const params = { CallSid: callSid, CallStatus: callStatus, CallDuration: '3' }
+  return await fetch(base + '/twilio/call-status', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature('/twilio/call-status', params) },
+    body: form(params),
+  })
+}
+
 const until = async (cond: () => boolean, ms = 10000): Promise<void> => {
   const end = Date.now() + ms
   while (!cond()) {
@@ -96,7 +105,16 @@ t.test('SIGTERM drains: healthz 503, new calls without AI, live calls finish unc
   pump(50)
   for (const c of calls) c.ws.send(stopFrame(c.sid, `MZ${c.sid}`))
 
-  t.equal(await srv.exited, 0, 'exits cleanly once the calls ended, long before the timeout')
+  // Twilio posts each call's final status just after the call ends: the server is still there to take it.
+  await until(() => srv.logs.some((l) => l.msg === 'all calls ended; shutting down'))
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  t.equal(srv.child.exitCode, null, 'still serving while the last calls\' final status is due')
+  for (const c of calls) {
+    const res = await status(srv.base, c.sid, 'completed')
+    t.equal(res.status, 204, `${c.sid}: final status callback accepted during the drain`)
+  }
+  t.equal(await srv.exited, 0, 'exits cleanly once the calls ended and settled, long before the timeout')
+  t.ok(srv.logs.some((l) => l.msg === 'last calls settled (final status and summary in)'))
   const stops = srv.logs.filter((l) => l.msg === 'media stream stopped')
   t.equal(stops.length, 2)
   for (const s of stops) {
@@ -121,6 +139,33 @@ t.test('SIGTERM with a call that outlives DRAIN_TIMEOUT_S: it is closed with 100
   t.ok(Date.now() - signalledAt >= 900, 'not cut before the drain timeout')
   t.equal(await srv.exited, 0)
   t.ok(srv.logs.some((l) => l.msg === 'drain timeout reached; closing remaining calls'))
+})
+
+t.test('SIGKILL mid-call: at the next start the call is closed as interrupted, not "never ended"', async (t) => {
+  const db = `sqlite:${join(mkdtempSync(join(tmpdir(), 'talkhint-kill-')), 'talkhint.db')}`
+  const auth = { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` }
+  const srv = await startServer(t, { DATABASE_URL: db })
+  const ws = openMedia(srv.base)
+  await opened(ws)
+  ws.send(startFrame('CAkilled', 'MZkilled'))
+  ws.send(mediaFrame('MZkilled', 'inbound', 1))
+  // Killed only once the call row is stored, as a real call would be (the recorder writes within milliseconds).
+  for (let i = 0; (await fetch(srv.base + '/api/calls/CAkilled', { headers: auth })).status !== 200; i++) {
+    if (i > 200) throw new Error('the call was never stored')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  srv.child.kill('SIGKILL')
+  await srv.exited
+  ws.terminate()
+
+  const next = await startServer(t, { DATABASE_URL: db })
+  const res = await fetch(next.base + '/api/calls/CAkilled', { headers: auth })
+  const { call } = await res.json() as { call: { status: string | null, endedAt: number | null } }
+  t.equal(call.status, 'interrupted')
+  t.type(call.endedAt, 'number', 'it has an end')
+  t.ok(next.logs.some((l) => l.msg === 'calls left open by an earlier crash closed as interrupted'), 'logged once at start-up')
+  next.child.kill('SIGTERM')
+  t.equal(await next.exited, 0)
 })
 
 t.test('a bad configuration stops start-up with one message naming every problem', async (t) => {

@@ -38,37 +38,65 @@ t.test('the session cookie or a Bearer token opens /api; nothing else does', asy
   t.equal(loginByQuery.headers['set-cookie'], undefined, 'POST /login?token= sets no cookie')
 })
 
-t.test('wrong tokens are rate-limited per client with a clear 429; right ones from elsewhere still work', async (t) => {
-  const app = await bareDashboardApp(t, { auth: { maxFailures: 3 } })
+t.test('wrong tokens back off per client address with a clear 429; right ones from elsewhere still work', async (t) => {
+  let now = 1_700_000_000_000
+  // Behind one proxy hop: the client is the X-Forwarded-For entry that proxy appended (the rightmost).
+  const app = await bareDashboardApp(t, { auth: { freeFailures: 3 }, now: () => now, env: { TRUST_PROXY: '1' } })
   const from = (ip: string) => ({ 'x-forwarded-for': `203.0.113.9, ${ip}` })
   for (let i = 0; i < 3; i++) {
-    const res = await app.inject(json({ token: 'wrong-token-guess' }, from('198.51.100.1')))
+    const res = await app.inject(json({ token: `wrong-token-guess-${i}` }, from('198.51.100.1')))
     t.equal(res.statusCode, 401)
     t.match(res.json(), { error: 'invalid_token', message: 'That token is not right.' })
   }
-  const limited = await app.inject(json({ token: 'wrong-token-guess' }, from('198.51.100.1')))
+  const limited = await app.inject(json({ token: 'wrong-token-guess-x' }, from('198.51.100.1')))
   t.equal(limited.statusCode, 429)
-  t.match(limited.json(), { error: 'too_many_attempts', message: /Too many wrong tokens\. Try again in \d+ min\./ })
-  t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After says when')
+  t.match(limited.json(), { error: 'too_many_attempts', message: /Too many wrong tokens\. Try again in \d+ (s|min)\./ })
+  t.equal(limited.headers['retry-after'], '1', 'Retry-After says when (the first backoff is 1 s)')
   const rightButLimited = await app.inject(json({ token: TEST_DASHBOARD_TOKEN }, from('198.51.100.1')))
-  t.equal(rightButLimited.statusCode, 429, 'no more guesses from that client, right or wrong')
+  t.equal(rightButLimited.statusCode, 429, 'a backing-off address is not checked at all (no oracle), right or wrong')
   const bearer = await app.inject({ url: '/api/session', headers: { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}`, ...from('198.51.100.1') } })
-  t.equal(bearer.statusCode, 429, 'Bearer guesses share the same budget')
-  // The client address is the one our proxy appended last; a spoofed leftmost entry changes nothing.
+  t.equal(bearer.statusCode, 429, 'Bearer guesses from that address wait too')
+  // A spoofed leftmost entry changes nothing: the proxy's own entry is the client.
   const spoofed = await app.inject(json({ token: TEST_DASHBOARD_TOKEN }, { 'x-forwarded-for': '1.2.3.4, 198.51.100.1' }))
   t.equal(spoofed.statusCode, 429)
   const other = await app.inject(json({ token: TEST_DASHBOARD_TOKEN }, from('198.51.100.2')))
   t.equal(other.statusCode, 200, 'another client is unaffected')
+
+  now += 1001
+  const again = await app.inject(json({ token: 'wrong-token-guess-y' }, from('198.51.100.1')))
+  t.equal(again.statusCode, 401, 'after the backoff the address may try once more')
+  const doubled = await app.inject(json({ token: TEST_DASHBOARD_TOKEN }, from('198.51.100.1')))
+  t.equal(doubled.statusCode, 429)
+  t.equal(doubled.headers['retry-after'], '2', 'each further failure doubles the wait')
+  now += 2001
+  const owner = await app.inject(json({ token: TEST_DASHBOARD_TOKEN }, from('198.51.100.1')))
+  t.equal(owner.statusCode, 200, 'once the wait is over the right token works from that address too')
 })
 
-t.test('wrong Bearer tokens count as failures; a global backstop bounds guesses from many addresses', async (t) => {
-  const app = await bareDashboardApp(t, { auth: { maxFailures: 100, maxFailuresGlobal: 4 } })
-  for (let i = 0; i < 4; i++) {
+t.test('without TRUST_PROXY, X-Forwarded-For is client input: forging it buys no fresh budget', async (t) => {
+  const app = await bareDashboardApp(t, { auth: { freeFailures: 3 } })
+  for (let i = 0; i < 3; i++) {
+    const res = await app.inject(json({ token: `guess-${i}` }, { 'x-forwarded-for': `198.51.100.${i}` }))
+    t.equal(res.statusCode, 401)
+  }
+  const res = await app.inject(json({ token: 'guess-3' }, { 'x-forwarded-for': '198.51.100.99' }))
+  t.equal(res.statusCode, 429, 'every forged address is the same socket peer')
+})
+
+t.test('no shared ceiling: the same wrong guess backs off everywhere, the right token never does', async (t) => {
+  const app = await bareDashboardApp(t, { auth: { freeFailures: 3 }, env: { TRUST_PROXY: '1' } })
+  for (let i = 0; i < 3; i++) {
     const res = await app.inject({ url: '/api/session', headers: { authorization: 'Bearer nope-nope-nope', 'x-forwarded-for': `198.51.100.${i}` } })
     t.equal(res.statusCode, 401)
   }
-  const res = await app.inject({ url: '/api/session', headers: { authorization: 'Bearer nope-nope-nope', 'x-forwarded-for': '198.51.100.77' } })
-  t.equal(res.statusCode, 429)
+  const sprayed = await app.inject({ url: '/api/session', headers: { authorization: 'Bearer nope-nope-nope', 'x-forwarded-for': '198.51.100.77' } })
+  t.equal(sprayed.statusCode, 429, 'one guess sprayed from many addresses backs off')
+  for (let i = 0; i < 30; i++) {
+    const res = await app.inject({ url: '/api/session', headers: { authorization: `Bearer wrong-${i}-xxxxxxxx`, 'x-forwarded-for': `198.51.100.${100 + (i % 10)}` } })
+    t.not(res.statusCode, 200)
+  }
+  const right = await app.inject({ url: '/api/session', headers: { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}`, 'x-forwarded-for': '192.0.2.50' } })
+  t.equal(right.statusCode, 200, 'after 33 failures from 13 addresses the right token from a fresh address works')
 })
 
 t.test('a plain form post logs in and out with redirects (no JavaScript needed)', async (t) => {
