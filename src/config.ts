@@ -1,4 +1,5 @@
 /** Configuration: one typed, validated, frozen object loaded once from the environment. */
+import { TRANSCRIBE_TURNS, type TranscribeTurns } from './ai/turn-modes.ts'
 
 export const MODES = ['assist', 'agent'] as const
 export type Mode = typeof MODES[number]
@@ -59,6 +60,14 @@ export interface Config {
   readonly realtimeBufferMs: number
   /** Agent mode: consecutive failed reconnects before the caller is transferred to the operator. */
   readonly realtimeReconnectAttempts: number
+  /** Assist transcription turns: undefined = follow the model (src/ai/turn-modes.ts). */
+  readonly transcribeTurns: TranscribeTurns | undefined
+  /** Client turns: quiet (ms) that ends an utterance. */
+  readonly turnSilenceMs: number
+  /** Client turns: shorter utterances (ms) are cleared, never committed. */
+  readonly turnMinMs: number
+  /** Client turns: an utterance this long (ms) is committed and the rest starts the next one. */
+  readonly turnMaxMs: number
 }
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -189,6 +198,10 @@ export function loadConfig (env: Env = {}): Config {
     realtimePrewarmTtlMs: int('REALTIME_PREWARM_TTL_MS', 15_000, 10, 600_000),
     realtimeBufferMs: int('REALTIME_BUFFER_MS', 10_000, 100, 120_000),
     realtimeReconnectAttempts: int('REALTIME_RECONNECT_ATTEMPTS', 4, 1, 100),
+    transcribeTurns: str('TRANSCRIBE_TURNS') === undefined ? undefined : oneOf('TRANSCRIBE_TURNS', TRANSCRIBE_TURNS, 'server_vad'),
+    turnSilenceMs: int('TURN_SILENCE_MS', 500, 300, 600),
+    turnMinMs: int('TURN_MIN_MS', 200, 100, 2000),
+    turnMaxMs: int('TURN_MAX_MS', 15_000, 2000, 60_000),
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(config)

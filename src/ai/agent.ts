@@ -93,6 +93,7 @@ export class AgentSession {
           o.onStatus(status, detail)
         },
         onGiveUp: (reason) => this.#giveUp(reason),
+        onRefused: (refusal) => this.#giveUp(`config refused: ${refusal.message}`),
         isIdle: () => this.#idle(),
       },
     })
