@@ -51,6 +51,22 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import { pathToFileURL } from 'node:url'
 import type { AddressInfo, Socket } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
+import type { ConversationItem, RealtimeClientEvent, RealtimeServerEvent, RealtimeSession } from 'openai/resources/realtime/realtime'
+
+/** A server event as the fake builds it: the SDK's union (tsc catches drift), `event_id` added by send(). */
+type Omit1<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+export type FakeServerEvent = Omit1<RealtimeServerEvent, 'event_id'>
+type SessionOut = Extract<FakeServerEvent, { type: 'session.created' }>['session']
+/** A client event the fake recognises, by type (what TalkHint sends must be one of the SDK's). */
+export type ClientEventOf<T extends RealtimeClientEvent['type']> = Extract<RealtimeClientEvent, { type: T }>
+
+/** The voices the SDK names (its union is open, `string & {}`, so the literal members are picked out). */
+type Literal<T> = T extends string ? (string extends T ? never : T) : never
+type KnownVoice = Literal<Exclude<RealtimeSession['voice'], undefined>>
+export const KNOWN_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const satisfies readonly KnownVoice[]
+/** Fails to compile when the SDK adds a voice this list lacks. */
+const allVoicesListed: Exclude<KnownVoice, typeof KNOWN_VOICES[number]> extends never ? true : false = true
+void allVoicesListed
 
 export const FAKE_OPENAI_KEY = 'sk-test-fake-realtime-key'
 
@@ -115,11 +131,14 @@ export class FakeRealtimeConnection {
       for (const w of this.#closeWaiters) w()
     })
     ws.on('error', () => {})
-    this.send({ type: 'session.created', session: this.session })
+    this.send({ type: 'session.created', session: this.#sessionOut() })
   }
 
-  /** Sends a server event (an event_id is added). */
-  send (event: Json): void {
+  /** The effective session as sent: built by merging validated client updates, so typed at this one boundary. */
+  #sessionOut (): SessionOut { return this.session as unknown as SessionOut }
+
+  /** Sends a server event (an event_id is added); typed against the SDK's RealtimeServerEvent. */
+  send (event: FakeServerEvent): void {
     if (this.#ws.readyState !== this.#ws.OPEN) return
     this.#ws.send(JSON.stringify({ event_id: this.#server.nextId('event'), ...event }))
   }
@@ -130,12 +149,13 @@ export class FakeRealtimeConnection {
   }
 
   /** Resolves with the first received client event of `type` matching `test` (already received ones count). */
-  waitFor (type: string, test: (e: Json) => boolean = () => true, timeoutMs = 5000): Promise<Json> {
-    const match = (e: Json): boolean => e.type === type && test(e)
+  waitFor<T extends RealtimeClientEvent['type']> (type: T, test: (e: ClientEventOf<T>) => boolean = () => true, timeoutMs = 5000): Promise<ClientEventOf<T>> {
+    // Typed as the SDK's client event of that type: a test reading a field TalkHint sends fails to compile when the SDK renames it.
+    const match = (e: Json): boolean => e.type === type && test(e as unknown as ClientEventOf<T>)
     const hit = this.received.find(match)
-    if (hit !== undefined) return Promise.resolve(hit)
+    if (hit !== undefined) return Promise.resolve(hit as unknown as ClientEventOf<T>)
     return new Promise((resolve, reject) => {
-      const w = { test: match, resolve: (e: Json) => { clearTimeout(timer); resolve(e) } }
+      const w = { test: match, resolve: (e: Json) => { clearTimeout(timer); resolve(e as unknown as ClientEventOf<T>) } }
       const timer = setTimeout(() => {
         this.#waiters.splice(this.#waiters.indexOf(w), 1)
         reject(new Error(`fake realtime #${this.id}: no ${type} within ${timeoutMs} ms`))
@@ -175,7 +195,8 @@ export class FakeRealtimeConnection {
     this.send({ type: 'input_audio_buffer.committed', item_id: itemId, previous_item_id: previous })
     const item = { id: itemId, type: 'message', role: 'user', audioBytes: audioEndMs * 8, status: 'completed' }
     this.items.set(itemId, item)
-    const added = { id: itemId, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null }] }
+    // The SDK types `transcript` as an optional string (not null): it is left out until transcribed.
+    const added: ConversationItem = { id: itemId, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio' }] }
     this.send({ type: 'conversation.item.added', previous_item_id: previous, item: added })
     // ⚠️ The docs only say .done comes when an item is finalized; a user audio item is final at
     // commit (its transcription streams separately), so it follows .added at once here.
@@ -189,7 +210,7 @@ export class FakeRealtimeConnection {
   }
 
   failTranscription (itemId: string): void {
-    this.send({ type: 'conversation.item.input_audio_transcription.failed', item_id: itemId, content_index: 0, error: { type: 'transcription_error', code: 'audio_unintelligible', message: 'Audio could not be transcribed', param: null } })
+    this.send({ type: 'conversation.item.input_audio_transcription.failed', item_id: itemId, content_index: 0, error: { type: 'transcription_error', code: 'audio_unintelligible', message: 'Audio could not be transcribed' } })
   }
 
   /** Starts a spoken response and streams it; returns its ids. */
@@ -236,13 +257,13 @@ export class FakeRealtimeConnection {
     const callId = this.#server.nextId('call')
     const argText = JSON.stringify(args)
     this.items.set(itemId, { id: itemId, type: 'function_call', audioBytes: 0, status: 'completed', callId, name })
-    const item = { id: itemId, object: 'realtime.item', type: 'function_call', status: 'in_progress', name, call_id: callId, arguments: '' }
+    const item = { id: itemId, object: 'realtime.item', type: 'function_call', status: 'in_progress', name, call_id: callId, arguments: '' } as const
     this.send({ type: 'response.created', response: { id: responseId, object: 'realtime.response', status: 'in_progress', output: [] } })
     this.#rateLimits()
     this.send({ type: 'response.output_item.added', response_id: responseId, output_index: 0, item })
     this.send({ type: 'response.function_call_arguments.delta', response_id: responseId, item_id: itemId, output_index: 0, call_id: callId, delta: argText })
     this.send({ type: 'response.function_call_arguments.done', response_id: responseId, item_id: itemId, output_index: 0, call_id: callId, name, arguments: argText })
-    const done = { ...item, status: 'completed', arguments: argText }
+    const done = { ...item, status: 'completed', arguments: argText } as const
     this.send({ type: 'response.output_item.done', response_id: responseId, output_index: 0, item: done })
     this.send({ type: 'conversation.item.done', previous_item_id: null, item: done })
     this.send({ type: 'response.done', response: { id: responseId, object: 'realtime.response', status: 'completed', output: [done] } })
@@ -283,10 +304,10 @@ export class FakeRealtimeConnection {
     this.send({ type: 'response.output_audio.done', ...base })
     this.send({ type: 'response.output_audio_transcript.done', ...base, transcript })
     this.send({ type: 'response.content_part.done', ...base, part: { type: 'audio', transcript } })
-    const out = { id: active.itemId, object: 'realtime.item', type: 'message', role: 'assistant', status: item?.status, content: [{ type: 'output_audio', transcript }] }
+    const out: ConversationItem = { id: active.itemId, object: 'realtime.item', type: 'message', role: 'assistant', status: status === 'completed' ? 'completed' : 'incomplete', content: [{ type: 'output_audio', transcript }] }
     this.send({ type: 'response.output_item.done', response_id: responseId, output_index: 0, item: out })
     this.send({ type: 'conversation.item.done', previous_item_id: null, item: out })
-    const details = status === 'cancelled' ? { status_details: { type: 'cancelled', reason: reason ?? 'client_cancelled' } } : {}
+    const details = status === 'cancelled' ? { status_details: { type: 'cancelled' as const, reason: reason ?? 'client_cancelled' } } : {}
     this.send({ type: 'response.done', response: { id: responseId, object: 'realtime.response', status, ...details, output: [out] } })
   }
 
@@ -428,7 +449,7 @@ export class FakeRealtimeConnection {
       return this.#error('invalid_value', "Invalid 'session.audio.input.turn_detection.type'.", id, 'session.audio.input.turn_detection.type')
     }
     this.session = merge(this.session, s)
-    const updated = { type: 'session.updated', session: this.session }
+    const updated = { type: 'session.updated', session: this.#sessionOut() } as const
     const delay = this.#server.readyDelayMs
     if (delay > 0) setTimeout(() => { if (!this.closed) this.send(updated) }, delay)
     else this.send(updated)
@@ -452,7 +473,8 @@ export class FakeRealtimeConnection {
     }
     const itemId = typeof item.id === 'string' ? item.id : this.#server.nextId('item')
     this.items.set(itemId, { id: itemId, type: String(item.type), ...(typeof item.role === 'string' ? { role: item.role } : {}), audioBytes: 0, status: 'completed' })
-    const full = { ...item, id: itemId, object: 'realtime.item', status: 'completed' }
+    // The client's own item (validated above), echoed back as the API does.
+    const full = { ...item, id: itemId, object: 'realtime.item', status: 'completed' } as unknown as ConversationItem
     this.send({ type: 'conversation.item.added', previous_item_id: null, item: full })
     this.send({ type: 'conversation.item.done', previous_item_id: null, item: full })
   }

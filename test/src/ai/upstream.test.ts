@@ -33,7 +33,7 @@ function setup (isIdle: () => boolean): { up: Upstream, socks: Sock[], ready: Re
     rolloverMs: testConfig().realtimeRolloverMs,
     bufferBytes: 8000,
     maxAttempts: 5,
-    handlers: { onEvent () {}, onReady: (_l, kind) => { ready.push(kind) }, onStatus () {}, onGiveUp () {}, isIdle },
+    handlers: { onEvent () {}, onReady: (_l, kind) => { ready.push(kind) }, onStatus () {}, onGiveUp () {}, onRefused () {}, isIdle },
   })
   return { up, socks, ready }
 }
