@@ -94,6 +94,10 @@ export class FakeRealtimeConnection {
   /** Audio payloads exactly as received. */
   readonly appended: string[] = []
   appendedBytes = 0
+  /** Bytes in the input buffer now: appended since the last commit (client or VAD) or clear. */
+  bufferBytes = 0
+  /** Client commits accepted, in order: the item each one made and how much audio it held. */
+  readonly commits: Array<{ itemId: string, bytes: number }> = []
   appendCount = 0
   /** Client frames sent as binary rather than text (every client event must be a text frame). */
   binaryFrames = 0
@@ -101,10 +105,13 @@ export class FakeRealtimeConnection {
   readonly items = new Map<string, FakeItem>()
   readonly errors: Json[] = []
   active: { id: string, itemId: string, cancelled: boolean } | undefined
+  /** Responses the fake started on its own after a VAD end of turn (`create_response`). */
+  autoResponses = 0
   closed = false
   closeCode: number | undefined
   #ws: WebSocket
   #server: FakeRealtimeServer
+  get server (): FakeRealtimeServer { return this.#server }
   #waiters: Array<{ test: (e: Json) => boolean, resolve: (e: Json) => void }> = []
   #closeWaiters: Array<() => void> = []
   #echo: { responseId: string, itemId: string } | undefined
@@ -190,10 +197,29 @@ export class FakeRealtimeConnection {
   }
 
   speechStopped (itemId: string, audioEndMs = Math.floor(this.appendedMs)): void {
-    const previous = [...this.items.values()].at(-1)?.id ?? null
     this.send({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: audioEndMs, item_id: itemId })
+    this.#commitItem(itemId, audioEndMs * 8)
+    // The API's default (`create_response` on, or absent) in a realtime session: VAD's end of a turn
+    // starts a response by itself. It goes through the same hook as a client response.create.
+    const td = this.#turnDetection()
+    if (this.kind === 'realtime' && isObj(td) && td.create_response !== false && this.active === undefined) {
+      this.autoResponses++
+      this.#server.onResponseCreate(this, { type: 'response.create' })
+    }
+  }
+
+  /** The session's turn_detection now (null: none; the client commits). */
+  #turnDetection (): unknown {
+    const input = isObj(this.session.audio) ? (this.session.audio as Json).input : undefined
+    return isObj(input) ? input.turn_detection : undefined
+  }
+
+  /** The input buffer becomes a user item (VAD's end of turn, or a client commit). */
+  #commitItem (itemId: string, bytes: number): void {
+    const previous = [...this.items.values()].at(-1)?.id ?? null
+    this.bufferBytes = 0
     this.send({ type: 'input_audio_buffer.committed', item_id: itemId, previous_item_id: previous })
-    const item = { id: itemId, type: 'message', role: 'user', audioBytes: audioEndMs * 8, status: 'completed' }
+    const item = { id: itemId, type: 'message', role: 'user', audioBytes: bytes, status: 'completed' }
     this.items.set(itemId, item)
     // The SDK types `transcript` as an optional string (not null): it is left out until transcribed.
     const added: ConversationItem = { id: itemId, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio' }] }
@@ -343,6 +369,7 @@ export class FakeRealtimeConnection {
     if (audio.length > 20_000_000) return this.#error('invalid_value', 'Audio chunk exceeds 15 MB.', event.event_id, 'audio')
     const bytes = b64Bytes(audio)
     this.appendedBytes += bytes
+    this.bufferBytes += bytes
     this.appendCount++
     if (this.#server.record) this.appended.push(audio)
     this.#server.onAppend?.(this, audio)
@@ -392,7 +419,6 @@ export class FakeRealtimeConnection {
       this.speechStopped(v.item, endMs)
       const seconds = (endMs - v.quietMs - v.startMs) / 1000
       this.transcribe(v.item, this.#server.transcribeAuto?.(this, seconds) ?? `(fake transcript of ${seconds.toFixed(1)} s of speech)`)
-      if (this.kind === 'realtime' && this.active === undefined) this.respond({ transcript: 'I heard you. This is the fake Realtime server answering.', chunks: [tone(400), tone(400), tone(400)] })
     }
   }
 
@@ -400,8 +426,10 @@ export class FakeRealtimeConnection {
     const id = event.event_id
     switch (event.type) {
       case 'session.update': return this.#sessionUpdate(event)
-      case 'input_audio_buffer.commit':
+      case 'input_audio_buffer.commit': return this.#commit(event)
       case 'input_audio_buffer.clear':
+        this.bufferBytes = 0
+        return this.send({ type: 'input_audio_buffer.cleared' })
       case 'conversation.item.delete':
       case 'conversation.item.retrieve':
         return
@@ -420,6 +448,24 @@ export class FakeRealtimeConnection {
       default:
         return this.#error('invalid_value', `Invalid value: '${String(event.type)}'. Supported values are: session.update, input_audio_buffer.append, input_audio_buffer.commit, input_audio_buffer.clear, conversation.item.create, conversation.item.truncate, conversation.item.delete, conversation.item.retrieve, response.create, response.cancel.`, id, 'type')
     }
+  }
+
+  /**
+   * A client commit. Under 100 ms of audio the API refuses it (observed: code
+   * `input_audio_buffer_commit_empty`, "buffer too small. Expected at least 100ms of audio, but
+   * buffer only has 0.00ms of audio"; openai/openai-agents-js#748, betalgo/openai#674).
+   */
+  #commit (event: Json): void {
+    const ms = this.bufferBytes / 8
+    if (ms < 100) {
+      return this.#error('input_audio_buffer_commit_empty', `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`, event.event_id)
+    }
+    const itemId = this.#server.nextId('item')
+    const bytes = this.bufferBytes
+    this.commits.push({ itemId, bytes })
+    this.#commitItem(itemId, bytes)
+    const text = this.#server.transcribeCommit?.(this, itemId, bytes / 8000)
+    if (text !== undefined) this.transcribe(itemId, text)
   }
 
   #sessionUpdate (event: Json): void {
@@ -448,7 +494,10 @@ export class FakeRealtimeConnection {
     if (td !== undefined && td !== null && !(isObj(td) && (td.type === 'server_vad' || td.type === 'semantic_vad'))) {
       return this.#error('invalid_value', "Invalid 'session.audio.input.turn_detection.type'.", id, 'session.audio.input.turn_detection.type')
     }
-    this.session = merge(this.session, s)
+    const next = merge(this.session, s)
+    const refused = refusal(this.kind, next)
+    if (refused !== undefined) return this.#error('invalid_value', refused.message, id, refused.param)
+    this.session = next
     const updated = { type: 'session.updated', session: this.#sessionOut() } as const
     const delay = this.#server.readyDelayMs
     if (delay > 0) setTimeout(() => { if (!this.closed) this.send(updated) }, delay)
@@ -511,6 +560,8 @@ export interface FakeRealtimeOptions {
   auto?: boolean
   /** Demo: the text of an auto-detected utterance of `seconds` (default: a placeholder naming its length). */
   transcribe?: (conn: FakeRealtimeConnection, seconds: number) => string
+  /** Client commits: the transcript of a committed item (`seconds` of audio), sent as deltas + completed; undefined: the test scripts it. */
+  transcribeCommit?: (conn: FakeRealtimeConnection, itemId: string, seconds: number) => string | undefined
   /** Plain HTTP requests (not upgrades), e.g. the Responses fake's listener; default: 404. */
   http?: (req: IncomingMessage, res: ServerResponse) => void
   /** Bench: answer session.update this late (a slow upstream), so audio arrives before the session is ready. */
@@ -519,6 +570,8 @@ export interface FakeRealtimeOptions {
 
 const defaultRespond = (conn: FakeRealtimeConnection, event: Json): void => {
   const instructions = isObj(event.response) ? String(event.response.instructions ?? '') : ''
+  // A response with no instructions is VAD's own (create_response) after the caller spoke.
+  if (instructions === '' && conn.server.auto) return void conn.respond({ transcript: 'I heard you. This is the fake Realtime server answering.', chunks: [tone(400), tone(400), tone(400)] })
   const quoted = /"([^"]+)"/.exec(instructions)?.[1]
   conn.respond({ transcript: quoted ?? 'OK.', chunks: [tone(100), tone(100), tone(100)] })
 }
@@ -531,6 +584,7 @@ export class FakeRealtimeServer {
   readonly auto: boolean
   readonly readyDelayMs: number
   readonly transcribeAuto: ((conn: FakeRealtimeConnection, seconds: number) => string) | undefined
+  transcribeCommit: ((conn: FakeRealtimeConnection, itemId: string, seconds: number) => string | undefined) | undefined
   /** Upgrade requests seen (accepted or refused), for URL/header assertions. */
   readonly handshakes: Array<{ url: string, status: number }> = []
   onResponseCreate: (conn: FakeRealtimeConnection, event: Json) => void
@@ -553,6 +607,7 @@ export class FakeRealtimeServer {
     this.auto = opts.auto ?? false
     this.readyDelayMs = opts.readyDelayMs ?? 0
     this.transcribeAuto = opts.transcribe
+    this.transcribeCommit = opts.transcribeCommit
     this.onResponseCreate = opts.onResponseCreate ?? defaultRespond
     this.onAppend = opts.onAppend
     this.onEcho = opts.onEcho
@@ -659,6 +714,29 @@ function defaultSession (kind: 'realtime' | 'transcription', model: string | und
     prompt: null,
     audio: { input, output: { format: { type: 'audio/pcm', rate: 24000 }, voice: 'alloy', speed: 1 } },
   }
+}
+
+/** Transcription models that take no VAD (src/ai/turn-modes.ts has TalkHint's table; the fake keeps its own, as the API would). */
+const NO_VAD_MODELS = /^(gpt-realtime-whisper|gpt-live-transcribe)(-|$)/
+
+/**
+ * What the API refuses in an otherwise well-formed session (the merged result of an update):
+ * an unknown voice, and turn detection on a transcription model that takes none. The API answers
+ * with an `error` naming the parameter, sends no session.updated, and keeps the session open.
+ * ⚠️ The exact code and wording are ours (`invalid_value`); the shape is the SDK's RealtimeErrorEvent.
+ */
+function refusal (kind: 'realtime' | 'transcription', session: Json): { message: string, param: string } | undefined {
+  const audio = isObj(session.audio) ? session.audio : {}
+  const voice = isObj(audio.output) ? (audio.output as Json).voice : undefined
+  if (typeof voice === 'string' && !(KNOWN_VOICES as readonly string[]).includes(voice)) {
+    return { message: `Invalid value: '${voice}'. Supported values are: ${KNOWN_VOICES.map((v) => `'${v}'`).join(', ')}.`, param: 'session.audio.output.voice' }
+  }
+  const input = isObj(audio.input) ? audio.input as Json : {}
+  const model = isObj(input.transcription) ? String((input.transcription as Json).model ?? '') : ''
+  if (kind === 'transcription' && NO_VAD_MODELS.test(model) && input.turn_detection !== null && input.turn_detection !== undefined) {
+    return { message: `Turn detection is not supported for model '${model}'. Set 'turn_detection' to null and commit the input audio buffer.`, param: 'session.audio.input.turn_detection' }
+  }
+  return undefined
 }
 
 function validFormat (f: unknown): boolean {
