@@ -111,10 +111,13 @@ export class Upstream {
   #switchWhenIdle = false
   #pending: FrameQueue
   #sendDropped = 0
+  /** Longest wait between reconnect attempts: a tenth of the audio buffer (see #lost). */
+  #maxBackoffMs: number
 
   constructor (opts: UpstreamOptions) {
     this.#o = opts
     this.#pending = new FrameQueue(opts.bufferBytes)
+    this.#maxBackoffMs = Math.max(200, Math.min(MAX_BACKOFF_MS, opts.bufferBytes / 8 / 10))
     this.#active = this.#open()
     opts.handlers.onStatus('connecting')
   }
@@ -320,7 +323,10 @@ export class Upstream {
       return
     }
     this.#o.handlers.onStatus('degraded', why)
-    const delay = backoffMs(this.#failures)
+    // Audio piles up while we wait: an attempt that lands after the buffer has overflowed loses the
+    // oldest speech even though the outage itself was shorter than the buffer (an 8 s outage with
+    // a 10 s buffer waited up to 12.6 s). So the wait never exceeds a tenth of the buffer.
+    const delay = Math.min(backoffMs(this.#failures), this.#maxBackoffMs)
     this.#reconnectTimer = setTimeout(() => {
       if (this.#closed) return
       this.reconnects++

@@ -595,6 +595,7 @@ export class FakeRealtimeServer {
   #http: Server
   #wss = new WebSocketServer({ noServer: true, perMessageDeflate: false })
   #refuse: number[] = []
+  #refuseUntil = 0
   #ids = 0
   #connWaiters: Array<{ test: (c: FakeRealtimeConnection) => boolean, resolve: (c: FakeRealtimeConnection) => void }> = []
   #sockets = new Set<Socket>()
@@ -627,7 +628,7 @@ export class FakeRealtimeServer {
       const hasModel = url.searchParams.has('model')
       const intent = url.searchParams.get('intent')
       if (hasModel === (intent !== null) || (intent !== null && intent !== 'transcription')) return refuse(400, 'Bad Request')
-      const status = this.#refuse.shift()
+      const status = this.#refuse.shift() ?? (Date.now() < this.#refuseUntil ? 503 : undefined)
       if (status !== undefined) return refuse(status, 'Service Unavailable')
       this.handshakes.push({ url: req.url ?? '', status: 101 })
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
@@ -661,6 +662,11 @@ export class FakeRealtimeServer {
   /** Refuses the next `n` upgrades with `status` (e.g. 503), as an overloaded or unreachable API would. */
   refuseNext (n: number, status = 503): void {
     for (let i = 0; i < n; i++) this.#refuse.push(status)
+  }
+
+  /** Refuses every upgrade (503) for the next `ms` of wall time: an outage of known length. */
+  refuseFor (ms: number): void {
+    this.#refuseUntil = Date.now() + ms
   }
 
   /** The n-th connection (1-based) matching `test`, waiting for it if needed. */
