@@ -1,6 +1,7 @@
 /** Typed OpenAI Realtime (GA) events in and out, and the exact session.update each mode sends. */
 import type {
   ConversationItem,
+  InputAudioBufferAppendEvent,
   RealtimeClientEvent,
   RealtimeFunctionTool,
   RealtimeServerEvent,
@@ -23,8 +24,11 @@ export type SessionConfig = Pick<Config, 'realtimeModel' | 'transcribeModel' | '
 
 const PCMU = { type: 'audio/pcmu' } as const
 
+/** The append event's type and audio field, checked against the SDK's type (tsc fails if either is renamed). */
+const APPEND_TYPE = 'input_audio_buffer.append' satisfies InputAudioBufferAppendEvent['type']
+const APPEND_AUDIO: keyof InputAudioBufferAppendEvent & 'audio' = 'audio'
 /** μ-law passes through untouched: the append event is built by concatenation (base64 needs no JSON escaping). */
-export const APPEND_PREFIX = '{"type":"input_audio_buffer.append","audio":"'
+export const APPEND_PREFIX = `{"type":"${APPEND_TYPE}","${APPEND_AUDIO}":"`
 export const APPEND_SUFFIX = '"}'
 
 function transcription (config: SessionConfig): { model: string, language?: string } {

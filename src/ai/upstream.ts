@@ -367,7 +367,8 @@ export class Upstream {
     this.#o.handlers.onReady(next, 'rollover')
     if (old !== undefined) {
       // Let the old session finish transcribing what it already has, then close it.
-      if (!this.#o.handlers.isIdle()) old.conn.send({ type: 'input_audio_buffer.commit' })
+      // (Only a buffer the API would take: under 100 ms it refuses the commit.)
+      if (!this.#o.handlers.isIdle() && old.uncommitted >= MIN_COMMIT_BYTES) old.conn.send({ type: 'input_audio_buffer.commit' })
       this.#retiring.add(old)
       old.timers.push(setTimeout(() => {
         this.#retiring.delete(old)

@@ -19,6 +19,18 @@
  *   A valid update is merged and answered with `session.updated` (full effective session).
  * - Errors are `{type:'error', event_id, error:{type, code, message, param, event_id}}`; the
  *   client's `event_id` is echoed in `error.event_id`. The session stays open.
+ * - Typed: every event the fake sends is checked by tsc against the SDK's `RealtimeServerEvent`,
+ *   and `waitFor(type)` returns the SDK's `RealtimeClientEvent` of that type.
+ * - A session the API would refuse, judged on the merged result of an update: an unknown voice
+ *   (the SDK's voice union), or `turn_detection` other than null on a transcription model that
+ *   takes no VAD (gpt-realtime-whisper, gpt-live-transcribe) → `error` with `param`, no
+ *   `session.updated`, the old session kept, the socket open.
+ * - Input buffer: `bufferBytes` since the last commit or clear. A client `input_audio_buffer.commit`
+ *   with under 100 ms gets `input_audio_buffer_commit_empty` (the API's code and wording); otherwise
+ *   `input_audio_buffer.committed` {item_id, previous_item_id} (and `commits` records it), then the
+ *   transcript if `transcribeCommit` scripts one. `input_audio_buffer.clear` → `.cleared`.
+ * - VAD's end of turn in a realtime session with `create_response` on (the API's default) starts a
+ *   response by itself, through the same `onResponseCreate` hook as a client `response.create`.
  * - `input_audio_buffer.append` {audio: base64} is accounted byte-exactly: `appended` keeps every
  *   payload string as received, `appendedBytes` the decoded total (8 bytes = 1 ms of μ-law).
  * - VAD and transcription are scripted by the test: speechStarted → `input_audio_buffer.speech_started`
@@ -65,8 +77,7 @@ type Literal<T> = T extends string ? (string extends T ? never : T) : never
 type KnownVoice = Literal<Exclude<RealtimeSession['voice'], undefined>>
 export const KNOWN_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const satisfies readonly KnownVoice[]
 /** Fails to compile when the SDK adds a voice this list lacks. */
-const allVoicesListed: Exclude<KnownVoice, typeof KNOWN_VOICES[number]> extends never ? true : false = true
-void allVoicesListed
+export const ALL_VOICES_LISTED: Exclude<KnownVoice, typeof KNOWN_VOICES[number]> extends never ? true : false = true
 
 export const FAKE_OPENAI_KEY = 'sk-test-fake-realtime-key'
 
@@ -571,7 +582,10 @@ export interface FakeRealtimeOptions {
 const defaultRespond = (conn: FakeRealtimeConnection, event: Json): void => {
   const instructions = isObj(event.response) ? String(event.response.instructions ?? '') : ''
   // A response with no instructions is VAD's own (create_response) after the caller spoke.
-  if (instructions === '' && conn.server.auto) return void conn.respond({ transcript: 'I heard you. This is the fake Realtime server answering.', chunks: [tone(400), tone(400), tone(400)] })
+  if (instructions === '' && conn.server.auto) {
+    conn.respond({ transcript: 'I heard you. This is the fake Realtime server answering.', chunks: [tone(400), tone(400), tone(400)] })
+    return
+  }
   const quoted = /"([^"]+)"/.exec(instructions)?.[1]
   conn.respond({ transcript: quoted ?? 'OK.', chunks: [tone(100), tone(100), tone(100)] })
 }
