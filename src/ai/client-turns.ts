@@ -1,5 +1,5 @@
 /** Client turn detection for models without VAD: ends each utterance from μ-law energy and commits it on the session that has its audio. */
-import { MULAW_TO_LINEAR } from '../audio/mulaw.ts'
+import { mulawMeanSquare } from '../audio/mulaw.ts'
 import type { ClientTurnConfig } from './turn-modes.ts'
 import type { Link } from './upstream.ts'
 
@@ -87,13 +87,6 @@ export class ClientTurns {
   #loud (payload: string, bytes: number): boolean {
     if (bytes > this.#scratch.length) this.#scratch = Buffer.allocUnsafe(bytes)
     const n = this.#scratch.write(payload, 'base64')
-    if (n === 0) return false
-    const buf = this.#scratch
-    let sum = 0
-    for (let i = 0; i < n; i++) {
-      const v = MULAW_TO_LINEAR[buf[i] as number] as number
-      sum += v * v
-    }
-    return sum / n > SPEECH_MEAN_SQUARE
+    return mulawMeanSquare(this.#scratch, n) > SPEECH_MEAN_SQUARE
   }
 }

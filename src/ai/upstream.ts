@@ -250,7 +250,15 @@ export class Upstream {
         this.#fail(link, code)
         return
       }
-      if (link.updateSent && !link.wasReady) return this.#refused(link, event.error)
+      if (link.updateSent && !link.wasReady) {
+        // A server-side failure is not about our config: try again, as for a lost connection.
+        if (event.error?.type === 'server_error') {
+          this.#o.log.warn({ link: link.id, code, message: event.error.message }, 'realtime server error before the session was ready')
+          this.#fail(link, 'server error')
+          return
+        }
+        return this.#refused(link, event.error)
+      }
       this.#o.log.warn({ link: link.id, code, type: event.error?.type, message: event.error?.message, param: event.error?.param }, 'realtime error event')
     }
     this.#o.handlers.onEvent(event, link)
@@ -266,6 +274,13 @@ export class Upstream {
     const refusal: Refusal = { message: error?.message ?? 'session.update refused', param: error?.param ?? null, code: error?.code ?? null }
     this.#o.log.error({ link: link.id, code: refusal.code, param: refusal.param, message: refusal.message },
       `OpenAI refused the session config: ${refusal.message}`)
+    if (link === this.#standby) {
+      // A roll-over standby: the session in use still works until the 60-minute cap; keep it, try no other.
+      this.#standby = undefined
+      this.#switchWhenIdle = false
+      this.#closeLink(link, 1000, 'config refused')
+      return
+    }
     this.close('config refused')
     this.#o.handlers.onRefused(refusal)
     this.#o.handlers.onStatus('refused', refusal.message)

@@ -141,3 +141,33 @@ t.test('commit() never commits an empty or too short buffer: it clears instead',
   t.same(s.sent.filter((m) => m.startsWith('input_audio_buffer')), ['input_audio_buffer.clear', 'input_audio_buffer.commit'])
   up.close()
 })
+
+t.test('a server_error before session.updated is retried like a lost connection, not reported as refused', async (t) => {
+  const refusals: Refusal[] = []
+  const { up, socks, ready } = setup(() => true, refusals)
+  const s = socks[0] as Sock
+  s.h.onOpen()
+  s.h.onEvent({ type: 'error', event_id: 'e3', error: { type: 'server_error', message: 'The server had an error.' } })
+  t.same(refusals, [])
+  t.notOk(up.closed)
+  mock.timers.tick(1000)
+  t.equal(socks.length, 2, 'a new connection is tried')
+  makeReady(socks[1] as Sock)
+  t.same(ready, ['first'])
+  up.close()
+})
+
+t.test('a refused roll-over standby is dropped; the session in use carries on', async (t) => {
+  const refusals: Refusal[] = []
+  const { up, socks } = setup(() => true, refusals)
+  makeReady(socks[0] as Sock)
+  mock.timers.tick(testConfig().realtimeRolloverMs)
+  t.equal(socks.length, 2, 'standby opened')
+  refuse(socks[1] as Sock)
+  t.ok((socks[1] as Sock).closed, 'the standby is closed')
+  t.notOk(up.closed, 'the upstream is not')
+  t.notOk((socks[0] as Sock).closed, 'nor the session in use')
+  up.append('CCCC', 3, 0)
+  t.ok((socks[0] as Sock).sent.some((m) => m.includes('CCCC')), 'audio still flows to it')
+  up.close()
+})
