@@ -73,7 +73,7 @@ t.test('agent: the re-injected history keeps spoken order when VAD\'s auto-respo
   todo: 'agent.ts remembers turns when their transcript completes (#remember), so the reply lands before the question it answered',
 }, async (t) => {
   const h = await realtimeHarness(t)
-  const call = await h.call({ callSid: callSid(), mode: 'agent', autoEchoMarks: true })
+  const call = await h.call({ callSid: callSid(), mode: 'agent' })
   const first = await h.fake.waitForConnection()
   await h.waitEvent((e) => e.type === 'transcript.final' && e.speaker === 'agent')
   for (let i = 0; i < 20; i++) call.media(frame(i))
