@@ -55,7 +55,8 @@ export class TrackTranscriber {
       rolloverMs: o.config.realtimeRolloverMs,
       bufferBytes: o.config.realtimeBufferMs * 8,
       // Assist never gives up on the network: the call goes on without AI and we keep trying
-      // (backoff caps at 10 s). A refused config is different: it stops at once (onRefused).
+      // (the wait between attempts is at most a tenth of REALTIME_BUFFER_MS). A refused config is
+      // different: it stops at once (onRefused).
       maxAttempts: Infinity,
       handlers: {
         onEvent: (event, link) => { input.handle(event, link) },
