@@ -1,6 +1,7 @@
 /** Configuration: one typed, validated, frozen object loaded once from the environment. */
 import { isIP } from 'node:net'
 import { isSupportedCountry } from 'libphonenumber-js/max'
+import { TRANSCRIBE_TURNS, type TranscribeTurns } from './ai/turn-modes.ts'
 
 export const MODES = ['assist', 'agent'] as const
 export type Mode = typeof MODES[number]
@@ -79,6 +80,14 @@ export interface Config {
   readonly dialRatePerInstancePerHour: number
   /** Most seconds a client may take to send one whole HTTP request, headers and body (REQUEST_TIMEOUT_S). */
   readonly requestTimeoutS: number
+  /** Assist transcription turns: undefined = follow the model (src/ai/turn-modes.ts). */
+  readonly transcribeTurns: TranscribeTurns | undefined
+  /** Client turns: quiet (ms) that ends an utterance. */
+  readonly turnSilenceMs: number
+  /** Client turns: shorter utterances (ms) are cleared, never committed. */
+  readonly turnMinMs: number
+  /** Client turns: an utterance this long (ms) is committed and the rest starts the next one. */
+  readonly turnMaxMs: number
 }
 
 /**
@@ -236,6 +245,10 @@ export function loadConfig (env: Env = {}): Config {
     dialRatePerSessionPerMin: int('DIAL_RATE_PER_SESSION_PER_MIN', 5, 1, 1000),
     dialRatePerInstancePerHour: int('DIAL_RATE_PER_INSTANCE_PER_HOUR', 30, 1, 100000),
     requestTimeoutS: int('REQUEST_TIMEOUT_S', 30, 1, 3600),
+    transcribeTurns: str('TRANSCRIBE_TURNS') === undefined ? undefined : oneOf('TRANSCRIBE_TURNS', TRANSCRIBE_TURNS, 'server_vad'),
+    turnSilenceMs: int('TURN_SILENCE_MS', 500, 300, 600),
+    turnMinMs: int('TURN_MIN_MS', 200, 100, 2000),
+    turnMaxMs: int('TURN_MAX_MS', 15_000, 2000, 60_000),
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(config)

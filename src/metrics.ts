@@ -143,6 +143,12 @@ export function createMetrics (opts: MetricsOptions): Metrics {
   const connects = new Counter({ name: 'talkhint_upstream_connects_total', help: 'Realtime connections that became ready (ai.status → ready)', registers })
   const reconnects = new Counter({ name: 'talkhint_upstream_reconnects_total', help: 'Realtime reconnection attempts (connecting again after ready or degraded, same call)', registers })
   const degraded = new Counter({ name: 'talkhint_upstream_degraded_total', help: 'Times a call lost its realtime connection (ai.status → degraded)', registers })
+  const configRefused = new Counter({
+    name: 'talkhint_ai_config_refused_total',
+    help: 'Calls whose realtime session config OpenAI refused (error before session.updated; no retry), by session kind',
+    labelNames: ['kind'],
+    registers,
+  })
   const callErrors = new Counter({ name: 'talkhint_call_errors_total', help: 'Errors reported on calls (call.error: upstream failures among them), by code', labelNames: ['code'], registers })
   // The bridge reports per-call totals once, when the call ends (`call.metric` frames_forwarded / frames_dropped).
   const upstreamFrames = {
@@ -278,6 +284,7 @@ export function createMetrics (opts: MetricsOptions): Metrics {
         }
         return
       case 'ai.status':
+        if (e.status === 'refused' && aiStatus.get(e.callSid) !== 'refused') configRefused.inc({ kind: e.kind ?? 'unknown' })
         onAiStatus(e.callSid, e.status)
         return
       case 'call.error':

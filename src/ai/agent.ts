@@ -102,6 +102,7 @@ export class AgentSession {
           o.onStatus(status, detail)
         },
         onGiveUp: (reason) => this.#giveUp(reason),
+        onRefused: (refusal) => this.#giveUp(`config refused: ${refusal.message}`),
         isIdle: () => this.#idle(),
       },
     })

@@ -55,7 +55,8 @@ export function createRealtimeBridge (deps: BridgeDeps): RealtimeBridge {
     entry.detail = detail
     const call = entry.call
     if (call === undefined) return
-    bus.publish({ type: 'ai.status', callSid: call.callSid, at: now(), status, ...(detail !== undefined ? { detail } : {}) })
+    const kind = entry.session.mode === 'agent' ? 'realtime' as const : 'transcription' as const
+    bus.publish({ type: 'ai.status', callSid: call.callSid, at: now(), status, ...(detail !== undefined ? { detail } : {}), ...(status === 'refused' ? { kind } : {}) })
   }
 
   const open = (callSid: string, mode: Mode, direction: Direction, sessionLog: Logger): Entry => {
@@ -75,7 +76,7 @@ export function createRealtimeBridge (deps: BridgeDeps): RealtimeBridge {
         callerSpeaker: speakerForTrack(direction, 'inbound'),
         onStatus,
       })
-      : new AssistSession({ ctx, connect, config, log: sessionLog, direction }, (status) => onStatus(status))
+      : new AssistSession({ ctx, connect, config, log: sessionLog, direction }, onStatus)
     return entry
   }
 

@@ -1,12 +1,14 @@
 /** Typed OpenAI Realtime (GA) events in and out, and the exact session.update each mode sends. */
 import type {
   ConversationItem,
+  InputAudioBufferAppendEvent,
   RealtimeClientEvent,
   RealtimeFunctionTool,
   RealtimeServerEvent,
   SessionUpdateEvent,
 } from 'openai/resources/realtime/realtime'
 import type { Config } from '../config.ts'
+import { transcribeTurns } from './turn-modes.ts'
 
 export type { ConversationItem, RealtimeClientEvent, RealtimeServerEvent }
 
@@ -17,12 +19,16 @@ export type { ConversationItem, RealtimeClientEvent, RealtimeServerEvent }
 /** Where a connection goes: a model session (agent) or a transcription-only session (assist). */
 export type RealtimeTarget = { readonly model: string } | { readonly intent: 'transcription' }
 
-export type SessionConfig = Pick<Config, 'realtimeModel' | 'transcribeModel' | 'voice' | 'agentInstructions' | 'turnDetection' | 'language'>
+export type SessionConfig = Pick<Config, 'realtimeModel' | 'transcribeModel' | 'voice' | 'agentInstructions' | 'turnDetection' | 'language'> &
+  Partial<Pick<Config, 'transcribeTurns'>>
 
 const PCMU = { type: 'audio/pcmu' } as const
 
+/** The append event's type and audio field, checked against the SDK's type (tsc fails if either is renamed). */
+const APPEND_TYPE = 'input_audio_buffer.append' satisfies InputAudioBufferAppendEvent['type']
+const APPEND_AUDIO: keyof InputAudioBufferAppendEvent & 'audio' = 'audio'
 /** μ-law passes through untouched: the append event is built by concatenation (base64 needs no JSON escaping). */
-export const APPEND_PREFIX = '{"type":"input_audio_buffer.append","audio":"'
+export const APPEND_PREFIX = `{"type":"${APPEND_TYPE}","${APPEND_AUDIO}":"`
 export const APPEND_SUFFIX = '"}'
 
 function transcription (config: SessionConfig): { model: string, language?: string } {
@@ -34,15 +40,19 @@ function transcription (config: SessionConfig): { model: string, language?: stri
  * transcription session never answers, so it gets no create/interrupt flags at all (as in
  * OpenAI's transcription guide) rather than `false` ones the API might not expect there.
  */
-function turnDetection (config: SessionConfig, respond: boolean) {
+function turnDetection (config: SessionConfig, respond: boolean, type: 'server_vad' | 'semantic_vad' = config.turnDetection) {
   const flags = respond ? { create_response: true, interrupt_response: true } : {}
-  return config.turnDetection === 'semantic_vad'
+  return type === 'semantic_vad'
     ? { type: 'semantic_vad' as const, eagerness: 'auto' as const, ...flags }
     : { type: 'server_vad' as const, threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500, ...flags }
 }
 
-/** Assist: one transcription-only session per track (`?intent=transcription`, no model in the URL). */
+/**
+ * Assist: one transcription-only session per track (`?intent=transcription`, no model in the URL).
+ * In client mode (src/ai/turn-modes.ts) `turn_detection` is `null`: TalkHint commits each turn.
+ */
 export function transcriptionSessionUpdate (config: SessionConfig): SessionUpdateEvent {
+  const turns = transcribeTurns(config)
   return {
     type: 'session.update',
     session: {
@@ -52,7 +62,7 @@ export function transcriptionSessionUpdate (config: SessionConfig): SessionUpdat
           format: PCMU,
           noise_reduction: { type: 'near_field' },
           transcription: transcription(config),
-          turn_detection: turnDetection(config, false),
+          turn_detection: turns === 'client' ? null : turnDetection(config, false, turns),
         },
       },
     },

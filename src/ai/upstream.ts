@@ -12,6 +12,15 @@ export interface Link {
   baseMs: number
   /** μ-law bytes appended on this link (8 per ms). */
   bytes: number
+  /** μ-law bytes appended since this link's last commit or clear (what a commit would turn into an item). */
+  uncommitted: number
+}
+
+/** What the API said when it refused our session.update (its own words). */
+export interface Refusal {
+  readonly message: string
+  readonly param: string | null
+  readonly code: string | null
 }
 
 /** Maps a session-relative audio position (audio_start_ms, audio_end_ms) to call-relative ms. */
@@ -28,6 +37,16 @@ export interface UpstreamHandlers {
   onStatus (status: Exclude<AiStatus, 'off'>, detail?: string): void
   /** Consecutive reconnects failed `maxAttempts` times; the upstream is closed. */
   onGiveUp (reason: string): void
+  /**
+   * The API answered our session.update with an `error` before `session.updated`: the config is
+   * wrong, not the network, so retrying would only repeat it. The upstream is closed already.
+   */
+  onRefused (refusal: Refusal): void
+  /**
+   * Optional, hot path: one frame was appended on `link` (in order, after any queued ones). Client
+   * turn detection runs here so its commits follow exactly the audio that reached that session.
+   */
+  onAppended? (link: Link, payload: string, bytes: number, callMs: number, fill: boolean): void
   /** True when moving to a new session now would not cut an utterance or a reply in half. */
   isIdle (): boolean
 }
@@ -46,6 +65,8 @@ export interface UpstreamOptions {
 
 interface LinkState extends Link {
   conn: RealtimeConnection
+  /** Our session.update went out: an error before session.updated now means a refused config. */
+  updateSent: boolean
   ready: boolean
   /** Reached ready at least once (a link that never did is a failed attempt). */
   wasReady: boolean
@@ -61,6 +82,11 @@ const RETIRE_AFTER_MS = 5_000
 const MAX_BACKOFF_MS = 10_000
 /** Past this much unsent data the upstream is not keeping up: drop frames rather than grow without bound. */
 const MAX_SOCKET_BUFFER = 512 * 1024
+/**
+ * The API refuses a commit of less than 100 ms of audio (`input_audio_buffer_commit_empty`, "buffer
+ * too small. Expected at least 100ms of audio"); below this a turn is cleared instead.
+ */
+export const MIN_COMMIT_BYTES = 100 * 8
 
 /** Backoff before reconnect attempt n (0 = at once), with ±20 % jitter. */
 export function backoffMs (attempt: number): number {
@@ -85,10 +111,13 @@ export class Upstream {
   #switchWhenIdle = false
   #pending: FrameQueue
   #sendDropped = 0
+  /** Longest wait between reconnect attempts: a tenth of the audio buffer (see #lost). */
+  #maxBackoffMs: number
 
   constructor (opts: UpstreamOptions) {
     this.#o = opts
     this.#pending = new FrameQueue(opts.bufferBytes)
+    this.#maxBackoffMs = Math.max(200, Math.min(MAX_BACKOFF_MS, opts.bufferBytes / 8 / 10))
     this.#active = this.#open()
     opts.handlers.onStatus('connecting')
   }
@@ -127,6 +156,31 @@ export class Upstream {
     return true
   }
 
+  /**
+   * Ends the current turn on `link` (client turn detection): commits what it holds, or clears it
+   * when that is under MIN_COMMIT_BYTES, so an empty (or too short) buffer is never committed.
+   * Returns whether a commit was sent; nothing is sent on a link that is not ready or not active.
+   */
+  commit (link: Link): boolean {
+    const l = link as LinkState
+    if (l !== this.#active || !l.ready || this.#closed) return false
+    if (l.uncommitted < MIN_COMMIT_BYTES) {
+      this.clear(link)
+      return false
+    }
+    l.uncommitted = 0
+    l.conn.send({ type: 'input_audio_buffer.commit' })
+    return true
+  }
+
+  /** Drops what `link`'s input buffer holds (too short to be an utterance, or silence between them). */
+  clear (link: Link): void {
+    const l = link as LinkState
+    if (l !== this.#active || !l.ready || this.#closed || l.uncommitted === 0) return
+    l.uncommitted = 0
+    l.conn.send({ type: 'input_audio_buffer.clear' })
+  }
+
   /** Closes every link and timer; frames still queued count as dropped. */
   close (reason = 'call ended'): void {
     if (this.#closed) return
@@ -154,15 +208,18 @@ export class Upstream {
     }
     if (link.bytes === 0) link.baseMs = callMs
     link.bytes += bytes
+    link.uncommitted += bytes
     if (!fill) this.framesForwarded++
+    this.#o.handlers.onAppended?.(link, payload, bytes, callMs, fill)
   }
 
   #open (): LinkState {
     const id = this.#nextId++
-    const link = { id, baseMs: NaN, bytes: 0, ready: false, wasReady: false, sends: 0, congested: false, closing: false, timers: [] } as unknown as LinkState
+    const link = { id, baseMs: NaN, bytes: 0, uncommitted: 0, updateSent: false, ready: false, wasReady: false, sends: 0, congested: false, closing: false, timers: [] } as unknown as LinkState
     link.conn = this.#o.connect(this.#o.target, {
       onOpen: () => {
         if (this.#closed || link.closing) return
+        link.updateSent = true
         link.conn.send(this.#o.sessionUpdate)
       },
       onEvent: (event) => this.#onEvent(link, event),
@@ -193,9 +250,40 @@ export class Upstream {
         this.#fail(link, code)
         return
       }
+      if (link.updateSent && !link.wasReady) {
+        // A server-side failure is not about our config: try again, as for a lost connection.
+        if (event.error?.type === 'server_error') {
+          this.#o.log.warn({ link: link.id, code, message: event.error.message }, 'realtime server error before the session was ready')
+          this.#fail(link, 'server error')
+          return
+        }
+        return this.#refused(link, event.error)
+      }
       this.#o.log.warn({ link: link.id, code, type: event.error?.type, message: event.error?.message, param: event.error?.param }, 'realtime error event')
     }
     this.#o.handlers.onEvent(event, link)
+  }
+
+  /**
+   * The session.update was answered by an error: a configuration the API will not take (unknown
+   * voice, a turn_detection the model does not support, an unknown model…). The same update would
+   * be refused again, so no retry: log the API's words once, close, and say so. A later call builds
+   * a new Upstream and tries again (the config may have been fixed).
+   */
+  #refused (link: LinkState, error: { message?: string, param?: string | null, code?: string | null } | undefined): void {
+    const refusal: Refusal = { message: error?.message ?? 'session.update refused', param: error?.param ?? null, code: error?.code ?? null }
+    this.#o.log.error({ link: link.id, code: refusal.code, param: refusal.param, message: refusal.message },
+      `OpenAI refused the session config: ${refusal.message}`)
+    if (link === this.#standby) {
+      // A roll-over standby: the session in use still works until the 60-minute cap; keep it, try no other.
+      this.#standby = undefined
+      this.#switchWhenIdle = false
+      this.#closeLink(link, 1000, 'config refused')
+      return
+    }
+    this.close('config refused')
+    this.#o.handlers.onRefused(refusal)
+    this.#o.handlers.onStatus('refused', refusal.message)
   }
 
   #onReady (link: LinkState): void {
@@ -250,7 +338,10 @@ export class Upstream {
       return
     }
     this.#o.handlers.onStatus('degraded', why)
-    const delay = backoffMs(this.#failures)
+    // Audio piles up while we wait: an attempt that lands after the buffer has overflowed loses the
+    // oldest speech even though the outage itself was shorter than the buffer (an 8 s outage with
+    // a 10 s buffer waited up to 12.6 s). So the wait never exceeds a tenth of the buffer.
+    const delay = Math.min(backoffMs(this.#failures), this.#maxBackoffMs)
     this.#reconnectTimer = setTimeout(() => {
       if (this.#closed) return
       this.reconnects++
@@ -291,7 +382,8 @@ export class Upstream {
     this.#o.handlers.onReady(next, 'rollover')
     if (old !== undefined) {
       // Let the old session finish transcribing what it already has, then close it.
-      if (!this.#o.handlers.isIdle()) old.conn.send({ type: 'input_audio_buffer.commit' })
+      // (Only a buffer the API would take: under 100 ms it refuses the commit.)
+      if (!this.#o.handlers.isIdle() && old.uncommitted >= MIN_COMMIT_BYTES) old.conn.send({ type: 'input_audio_buffer.commit' })
       this.#retiring.add(old)
       old.timers.push(setTimeout(() => {
         this.#retiring.delete(old)

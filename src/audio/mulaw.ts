@@ -55,6 +55,17 @@ export function mulawSilence (ms: number): Buffer {
   return Buffer.alloc(Math.max(0, Math.round(ms)) * MULAW_BYTES_PER_MS, MULAW_SILENCE)
 }
 
+/** Mean square of the first `n` μ-law bytes as linear samples (no allocation: for per-frame checks). */
+export function mulawMeanSquare (bytes: Uint8Array, n: number = bytes.length): number {
+  if (n <= 0) return 0
+  let sum = 0
+  for (let i = 0; i < n; i++) {
+    const v = MULAW_TO_LINEAR[bytes[i] as number] as number
+    sum += v * v
+  }
+  return sum / n
+}
+
 /** RMS loudness of a base64 μ-law frame, 0..1 on a rough log scale (for meters, ~5 Hz). */
 export function mulawLevel (payloadB64: string): number {
   const bytes = Buffer.from(payloadB64, 'base64')

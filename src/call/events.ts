@@ -5,7 +5,8 @@ export type Direction = 'inbound' | 'outbound'
 export type Track = 'inbound' | 'outbound'
 /** Who spoke: the remote party, the human operator (assist), or the AI (agent). */
 export type Speaker = 'remote' | 'operator' | 'agent'
-export type AiStatus = 'off' | 'connecting' | 'ready' | 'degraded'
+/** `refused`: OpenAI refused the session config (detail: its message); no retry on this call. */
+export type AiStatus = 'off' | 'connecting' | 'ready' | 'degraded' | 'refused'
 export type AgentState = 'listening' | 'thinking' | 'speaking'
 
 /**
@@ -106,7 +107,13 @@ export interface HintDoneEvent extends Base {
   readonly error?: string
 }
 export interface AgentStateEvent extends Base { readonly type: 'agent.state', readonly state: AgentState }
-export interface AiStatusEvent extends Base { readonly type: 'ai.status', readonly status: AiStatus, readonly detail?: string }
+export interface AiStatusEvent extends Base {
+  readonly type: 'ai.status'
+  readonly status: AiStatus
+  readonly detail?: string
+  /** With `refused`: which kind of session the API refused (agent: realtime, assist: transcription). */
+  readonly kind?: 'realtime' | 'transcription'
+}
 export interface CallMetricEvent extends Base {
   readonly type: 'call.metric'
   /** e.g. `utterance_to_final_ms`, `caller_stop_to_agent_audio_ms`, `utterance_to_hint_ms`. */

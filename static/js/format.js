@@ -54,10 +54,11 @@ export function speakerLabel (speaker, direction) {
   return direction === 'outbound' ? 'Contact' : 'Caller'
 }
 
-export const AI_LABELS = { ready: 'AI ready', connecting: 'AI connecting', degraded: 'AI degraded', off: 'AI off' }
+export const AI_LABELS = { ready: 'AI ready', connecting: 'AI connecting', degraded: 'AI degraded', off: 'AI off', refused: 'AI: config refused' }
 
 /** The AI status pill text for a call. */
 export function aiLabel (call) {
+  if (call.aiStatus === 'refused') return `AI: config refused — ${call.aiDetail ?? 'see the server log'}`
   if (call.aiStatus) return AI_LABELS[call.aiStatus] ?? `AI ${call.aiStatus}`
   if (call.aiEnabled === false) return 'AI off'
   return 'AI pending'

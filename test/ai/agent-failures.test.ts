@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createServer, type AddressInfo } from 'node:net'
+import type { ConversationItem, RealtimeConversationItemFunctionCall, RealtimeResponseStatus } from 'openai/resources/realtime/realtime'
 import type { AiStatusEvent, StreamOutcomeEvent } from '../../src/call/events.ts'
 import { FAKE_ACCOUNT_SID, startFakeTwilioRest } from '../fakes/twilio-rest.ts'
 import { tone, type FakeRealtimeConnection } from '../fakes/realtime-server.ts'
@@ -10,7 +11,7 @@ import { parseTwiml, verbs } from '../twiml-xml.ts'
 type Json = Record<string, unknown>
 
 /** A response that ends without a word, scripted with the fake's raw `send` (it has no helper for it). */
-function silentResponse (conn: FakeRealtimeConnection, status: 'failed' | 'incomplete', details: Json, output: Json[] = []): string {
+function silentResponse (conn: FakeRealtimeConnection, status: 'failed' | 'incomplete', details: Json, output: ConversationItem[] = []): string {
   const id = conn.id + '_' + Math.random().toString(36).slice(2, 10)
   conn.send({ type: 'response.created', response: { id, object: 'realtime.response', status: 'in_progress', output: [] } })
   conn.send({ type: 'response.done', response: { id, object: 'realtime.response', status, status_details: details, output } })
@@ -116,14 +117,14 @@ t.test('a cancelled response is a barge-in, not a failure', async (t) => {
 })
 
 /** A response with one function call, ending with `status` (the fake's functionCall always completes). */
-function toolResponse (conn: FakeRealtimeConnection, name: string, status: 'cancelled' | 'incomplete' | 'completed', itemStatus: string): string {
+function toolResponse (conn: FakeRealtimeConnection, name: string, status: 'cancelled' | 'incomplete' | 'completed', itemStatus: NonNullable<RealtimeConversationItemFunctionCall['status']>): string {
   const id = `resp_${name}_${status}`
   const callId = `call_${status}_${itemStatus}`
-  const item = { id: `item_${callId}`, object: 'realtime.item', type: 'function_call', status: itemStatus, name, call_id: callId, arguments: '{"reason":"x"}' }
+  const item: RealtimeConversationItemFunctionCall = { id: `item_${callId}`, object: 'realtime.item', type: 'function_call', status: itemStatus, name, call_id: callId, arguments: '{"reason":"x"}' }
   conn.send({ type: 'response.created', response: { id, object: 'realtime.response', status: 'in_progress', output: [] } })
   conn.send({ type: 'response.output_item.added', response_id: id, output_index: 0, item: { ...item, status: 'in_progress', arguments: '' } })
-  conn.send({ type: 'response.function_call_arguments.done', response_id: id, item_id: item.id, output_index: 0, call_id: callId, name, arguments: item.arguments })
-  const details = status === 'cancelled' ? { type: 'cancelled', reason: 'turn_detected' } : status === 'incomplete' ? { type: 'incomplete', reason: 'max_output_tokens' } : undefined
+  conn.send({ type: 'response.function_call_arguments.done', response_id: id, item_id: `item_${callId}`, output_index: 0, call_id: callId, name, arguments: item.arguments })
+  const details: RealtimeResponseStatus | undefined = status === 'cancelled' ? { type: 'cancelled', reason: 'turn_detected' } : status === 'incomplete' ? { type: 'incomplete', reason: 'max_output_tokens' } : undefined
   conn.send({ type: 'response.done', response: { id, object: 'realtime.response', status, ...(details !== undefined ? { status_details: details } : {}), output: [item] } })
   return callId
 }
@@ -139,10 +140,10 @@ t.test('tool calls from a cancelled or incomplete response, or an unfinished ite
   toolResponse(conn, 'transfer_to_operator', 'completed', 'incomplete')
   // A completed one afterwards does run: proof the three above were skipped, not merely slow.
   const ran = toolResponse(conn, 'end_call', 'completed', 'completed')
-  const output = await conn.waitFor('conversation.item.create', (e) => (e.item as Json).type === 'function_call_output')
-  t.equal((output.item as Json).call_id, ran)
+  const output = await conn.waitFor('conversation.item.create', (e) => (e.item as unknown as Json).type === 'function_call_output')
+  t.equal((output.item as unknown as Json).call_id, ran)
   t.equal(await call.closed(), 1000, 'end_call ends the stream')
-  const outputs = conn.received.filter((e) => e.type === 'conversation.item.create' && (e.item as Json).type === 'function_call_output')
+  const outputs = conn.received.filter((e) => e.type === 'conversation.item.create' && (e.item as unknown as Json).type === 'function_call_output')
   t.equal(outputs.length, 1, 'only the completed call was answered')
   t.same(h.events.filter((e): e is StreamOutcomeEvent => e.type === 'stream.outcome').map((e) => e.outcome), ['hangup'], 'no transfer from the unfinished item')
 })
@@ -180,8 +181,8 @@ t.test('transfer_to_operator without TWILIO_ACCOUNT_SID: the stream ends and <Co
   const conn = await h.fake.waitForConnection()
   await h.waitEvent((e) => e.type === 'transcript.final' && e.speaker === 'agent')
   const { callId } = conn.functionCall('transfer_to_operator', { reason: 'wants a person' })
-  const output = await conn.waitFor('conversation.item.create', (e) => (e.item as Json).call_id === callId)
-  t.match(JSON.parse((output.item as Json).output as string), { ok: true })
+  const output = await conn.waitFor('conversation.item.create', (e) => (e.item as unknown as Json).call_id === callId)
+  t.match(JSON.parse((output.item as unknown as Json).output as string), { ok: true })
   t.equal(await call.closed(), 1000)
   const next = await connectAction(h, sid)
   t.same(next.verbs, ['Say', 'Dial'])

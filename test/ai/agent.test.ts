@@ -10,7 +10,7 @@ t.test('agent opens one model session with the exact GA session.update', async (
   const call = await h.call({ callSid: callSid(), mode: 'agent' })
   const conn = await h.fake.waitForConnection()
   t.equal(conn.url, '/v1/realtime?model=gpt-realtime-2.1')
-  const update = await conn.waitFor('session.update') as { session: Record<string, unknown> & { tools: Array<Record<string, unknown>> } }
+  const update = await conn.waitFor('session.update') as unknown as { session: Record<string, unknown> & { tools: Array<Record<string, unknown>> } }
   const { tools, ...session } = update.session
   t.same(session, {
     type: 'realtime',

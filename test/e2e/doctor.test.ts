@@ -11,7 +11,6 @@ import { buildTestApp, listen, testConfig, TEST_AUTH_TOKEN, TEST_BASE_URL, TEST_
 import { FAKE_ACCOUNT_SID, startFakeTwilioRest, type FakeNumber } from '../fakes/twilio-rest.ts'
 import { createFakeResponses } from '../fakes/openai-http.ts'
 import { FAKE_OPENAI_KEY, startFakeRealtime } from '../fakes/realtime-server.ts'
-import { refuseSessionUpdates, unknownVoice } from '../fakes/realtime-refusals.ts'
 import { runDoctor } from '../../src/doctor/doctor.ts'
 import { createHttpGet, createWsHandshake } from '../../src/doctor/net.ts'
 import type { CheckId, DoctorReport } from '../../src/doctor/types.ts'
@@ -238,7 +237,6 @@ t.test('doctor --live (the CLI) against the fake OpenAI: exit 0 when every sessi
   const twilio = await fakeTwilio(t)
   const responses = createFakeResponses({ apiKey: FAKE_OPENAI_KEY, unknownModels: ['gpt-nope'] })
   const openai = await startFakeRealtime({ http: responses.listener })
-  refuseSessionUpdates(openai, unknownVoice)
   t.teardown(async () => {
     responses.stop()
     await openai.close()

@@ -19,6 +19,18 @@
  *   A valid update is merged and answered with `session.updated` (full effective session).
  * - Errors are `{type:'error', event_id, error:{type, code, message, param, event_id}}`; the
  *   client's `event_id` is echoed in `error.event_id`. The session stays open.
+ * - Typed: every event the fake sends is checked by tsc against the SDK's `RealtimeServerEvent`,
+ *   and `waitFor(type)` returns the SDK's `RealtimeClientEvent` of that type.
+ * - A session the API would refuse, judged on the merged result of an update: an unknown voice
+ *   (the SDK's voice union), or `turn_detection` other than null on a transcription model that
+ *   takes no VAD (gpt-realtime-whisper, gpt-live-transcribe) → `error` with `param`, no
+ *   `session.updated`, the old session kept, the socket open.
+ * - Input buffer: `bufferBytes` since the last commit or clear. A client `input_audio_buffer.commit`
+ *   with under 100 ms gets `input_audio_buffer_commit_empty` (the API's code and wording); otherwise
+ *   `input_audio_buffer.committed` {item_id, previous_item_id} (and `commits` records it), then the
+ *   transcript if `transcribeCommit` scripts one. `input_audio_buffer.clear` → `.cleared`.
+ * - VAD's end of turn in a realtime session with `create_response` on (the API's default) starts a
+ *   response by itself, through the same `onResponseCreate` hook as a client `response.create`.
  * - `input_audio_buffer.append` {audio: base64} is accounted byte-exactly: `appended` keeps every
  *   payload string as received, `appendedBytes` the decoded total (8 bytes = 1 ms of μ-law).
  * - VAD and transcription are scripted by the test: speechStarted → `input_audio_buffer.speech_started`
@@ -51,6 +63,21 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import { pathToFileURL } from 'node:url'
 import type { AddressInfo, Socket } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
+import type { ConversationItem, RealtimeClientEvent, RealtimeServerEvent, RealtimeSession } from 'openai/resources/realtime/realtime'
+
+/** A server event as the fake builds it: the SDK's union (tsc catches drift), `event_id` added by send(). */
+type Omit1<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+export type FakeServerEvent = Omit1<RealtimeServerEvent, 'event_id'>
+type SessionOut = Extract<FakeServerEvent, { type: 'session.created' }>['session']
+/** A client event the fake recognises, by type (what TalkHint sends must be one of the SDK's). */
+export type ClientEventOf<T extends RealtimeClientEvent['type']> = Extract<RealtimeClientEvent, { type: T }>
+
+/** The voices the SDK names (its union is open, `string & {}`, so the literal members are picked out). */
+type Literal<T> = T extends string ? (string extends T ? never : T) : never
+type KnownVoice = Literal<Exclude<RealtimeSession['voice'], undefined>>
+export const KNOWN_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const satisfies readonly KnownVoice[]
+/** Fails to compile when the SDK adds a voice this list lacks. */
+export const ALL_VOICES_LISTED: Exclude<KnownVoice, typeof KNOWN_VOICES[number]> extends never ? true : false = true
 
 export const FAKE_OPENAI_KEY = 'sk-test-fake-realtime-key'
 
@@ -78,6 +105,10 @@ export class FakeRealtimeConnection {
   /** Audio payloads exactly as received. */
   readonly appended: string[] = []
   appendedBytes = 0
+  /** Bytes in the input buffer now: appended since the last commit (client or VAD) or clear. */
+  bufferBytes = 0
+  /** Client commits accepted, in order: the item each one made and how much audio it held. */
+  readonly commits: Array<{ itemId: string, bytes: number }> = []
   appendCount = 0
   /** Client frames sent as binary rather than text (every client event must be a text frame). */
   binaryFrames = 0
@@ -85,10 +116,13 @@ export class FakeRealtimeConnection {
   readonly items = new Map<string, FakeItem>()
   readonly errors: Json[] = []
   active: { id: string, itemId: string, cancelled: boolean } | undefined
+  /** Responses the fake started on its own after a VAD end of turn (`create_response`). */
+  autoResponses = 0
   closed = false
   closeCode: number | undefined
   #ws: WebSocket
   #server: FakeRealtimeServer
+  get server (): FakeRealtimeServer { return this.#server }
   #waiters: Array<{ test: (e: Json) => boolean, resolve: (e: Json) => void }> = []
   #closeWaiters: Array<() => void> = []
   #echo: { responseId: string, itemId: string } | undefined
@@ -115,11 +149,14 @@ export class FakeRealtimeConnection {
       for (const w of this.#closeWaiters) w()
     })
     ws.on('error', () => {})
-    this.send({ type: 'session.created', session: this.session })
+    this.send({ type: 'session.created', session: this.#sessionOut() })
   }
 
-  /** Sends a server event (an event_id is added). */
-  send (event: Json): void {
+  /** The effective session as sent: built by merging validated client updates, so typed at this one boundary. */
+  #sessionOut (): SessionOut { return this.session as unknown as SessionOut }
+
+  /** Sends a server event (an event_id is added); typed against the SDK's RealtimeServerEvent. */
+  send (event: FakeServerEvent): void {
     if (this.#ws.readyState !== this.#ws.OPEN) return
     this.#ws.send(JSON.stringify({ event_id: this.#server.nextId('event'), ...event }))
   }
@@ -130,12 +167,13 @@ export class FakeRealtimeConnection {
   }
 
   /** Resolves with the first received client event of `type` matching `test` (already received ones count). */
-  waitFor (type: string, test: (e: Json) => boolean = () => true, timeoutMs = 5000): Promise<Json> {
-    const match = (e: Json): boolean => e.type === type && test(e)
+  waitFor<T extends RealtimeClientEvent['type']> (type: T, test: (e: ClientEventOf<T>) => boolean = () => true, timeoutMs = 5000): Promise<ClientEventOf<T>> {
+    // Typed as the SDK's client event of that type: a test reading a field TalkHint sends fails to compile when the SDK renames it.
+    const match = (e: Json): boolean => e.type === type && test(e as unknown as ClientEventOf<T>)
     const hit = this.received.find(match)
-    if (hit !== undefined) return Promise.resolve(hit)
+    if (hit !== undefined) return Promise.resolve(hit as unknown as ClientEventOf<T>)
     return new Promise((resolve, reject) => {
-      const w = { test: match, resolve: (e: Json) => { clearTimeout(timer); resolve(e) } }
+      const w = { test: match, resolve: (e: Json) => { clearTimeout(timer); resolve(e as unknown as ClientEventOf<T>) } }
       const timer = setTimeout(() => {
         this.#waiters.splice(this.#waiters.indexOf(w), 1)
         reject(new Error(`fake realtime #${this.id}: no ${type} within ${timeoutMs} ms`))
@@ -170,12 +208,32 @@ export class FakeRealtimeConnection {
   }
 
   speechStopped (itemId: string, audioEndMs = Math.floor(this.appendedMs)): void {
-    const previous = [...this.items.values()].at(-1)?.id ?? null
     this.send({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: audioEndMs, item_id: itemId })
+    this.#commitItem(itemId, audioEndMs * 8)
+    // The API's default (`create_response` on, or absent) in a realtime session: VAD's end of a turn
+    // starts a response by itself. It goes through the same hook as a client response.create.
+    const td = this.#turnDetection()
+    if (this.kind === 'realtime' && isObj(td) && td.create_response !== false && this.active === undefined) {
+      this.autoResponses++
+      this.#server.onResponseCreate(this, { type: 'response.create' })
+    }
+  }
+
+  /** The session's turn_detection now (null: none; the client commits). */
+  #turnDetection (): unknown {
+    const input = isObj(this.session.audio) ? (this.session.audio as Json).input : undefined
+    return isObj(input) ? input.turn_detection : undefined
+  }
+
+  /** The input buffer becomes a user item (VAD's end of turn, or a client commit). */
+  #commitItem (itemId: string, bytes: number): void {
+    const previous = [...this.items.values()].at(-1)?.id ?? null
+    this.bufferBytes = 0
     this.send({ type: 'input_audio_buffer.committed', item_id: itemId, previous_item_id: previous })
-    const item = { id: itemId, type: 'message', role: 'user', audioBytes: audioEndMs * 8, status: 'completed' }
+    const item = { id: itemId, type: 'message', role: 'user', audioBytes: bytes, status: 'completed' }
     this.items.set(itemId, item)
-    const added = { id: itemId, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null }] }
+    // The SDK types `transcript` as an optional string (not null): it is left out until transcribed.
+    const added: ConversationItem = { id: itemId, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio' }] }
     this.send({ type: 'conversation.item.added', previous_item_id: previous, item: added })
     // ⚠️ The docs only say .done comes when an item is finalized; a user audio item is final at
     // commit (its transcription streams separately), so it follows .added at once here.
@@ -189,7 +247,7 @@ export class FakeRealtimeConnection {
   }
 
   failTranscription (itemId: string): void {
-    this.send({ type: 'conversation.item.input_audio_transcription.failed', item_id: itemId, content_index: 0, error: { type: 'transcription_error', code: 'audio_unintelligible', message: 'Audio could not be transcribed', param: null } })
+    this.send({ type: 'conversation.item.input_audio_transcription.failed', item_id: itemId, content_index: 0, error: { type: 'transcription_error', code: 'audio_unintelligible', message: 'Audio could not be transcribed' } })
   }
 
   /** Starts a spoken response and streams it; returns its ids. */
@@ -236,13 +294,13 @@ export class FakeRealtimeConnection {
     const callId = this.#server.nextId('call')
     const argText = JSON.stringify(args)
     this.items.set(itemId, { id: itemId, type: 'function_call', audioBytes: 0, status: 'completed', callId, name })
-    const item = { id: itemId, object: 'realtime.item', type: 'function_call', status: 'in_progress', name, call_id: callId, arguments: '' }
+    const item = { id: itemId, object: 'realtime.item', type: 'function_call', status: 'in_progress', name, call_id: callId, arguments: '' } as const
     this.send({ type: 'response.created', response: { id: responseId, object: 'realtime.response', status: 'in_progress', output: [] } })
     this.#rateLimits()
     this.send({ type: 'response.output_item.added', response_id: responseId, output_index: 0, item })
     this.send({ type: 'response.function_call_arguments.delta', response_id: responseId, item_id: itemId, output_index: 0, call_id: callId, delta: argText })
     this.send({ type: 'response.function_call_arguments.done', response_id: responseId, item_id: itemId, output_index: 0, call_id: callId, name, arguments: argText })
-    const done = { ...item, status: 'completed', arguments: argText }
+    const done = { ...item, status: 'completed', arguments: argText } as const
     this.send({ type: 'response.output_item.done', response_id: responseId, output_index: 0, item: done })
     this.send({ type: 'conversation.item.done', previous_item_id: null, item: done })
     this.send({ type: 'response.done', response: { id: responseId, object: 'realtime.response', status: 'completed', output: [done] } })
@@ -283,10 +341,10 @@ export class FakeRealtimeConnection {
     this.send({ type: 'response.output_audio.done', ...base })
     this.send({ type: 'response.output_audio_transcript.done', ...base, transcript })
     this.send({ type: 'response.content_part.done', ...base, part: { type: 'audio', transcript } })
-    const out = { id: active.itemId, object: 'realtime.item', type: 'message', role: 'assistant', status: item?.status, content: [{ type: 'output_audio', transcript }] }
+    const out: ConversationItem = { id: active.itemId, object: 'realtime.item', type: 'message', role: 'assistant', status: status === 'completed' ? 'completed' : 'incomplete', content: [{ type: 'output_audio', transcript }] }
     this.send({ type: 'response.output_item.done', response_id: responseId, output_index: 0, item: out })
     this.send({ type: 'conversation.item.done', previous_item_id: null, item: out })
-    const details = status === 'cancelled' ? { status_details: { type: 'cancelled', reason: reason ?? 'client_cancelled' } } : {}
+    const details = status === 'cancelled' ? { status_details: { type: 'cancelled' as const, reason: reason ?? 'client_cancelled' } } : {}
     this.send({ type: 'response.done', response: { id: responseId, object: 'realtime.response', status, ...details, output: [out] } })
   }
 
@@ -322,6 +380,7 @@ export class FakeRealtimeConnection {
     if (audio.length > 20_000_000) return this.#error('invalid_value', 'Audio chunk exceeds 15 MB.', event.event_id, 'audio')
     const bytes = b64Bytes(audio)
     this.appendedBytes += bytes
+    this.bufferBytes += bytes
     this.appendCount++
     if (this.#server.record) this.appended.push(audio)
     this.#server.onAppend?.(this, audio)
@@ -371,7 +430,6 @@ export class FakeRealtimeConnection {
       this.speechStopped(v.item, endMs)
       const seconds = (endMs - v.quietMs - v.startMs) / 1000
       this.transcribe(v.item, this.#server.transcribeAuto?.(this, seconds) ?? `(fake transcript of ${seconds.toFixed(1)} s of speech)`)
-      if (this.kind === 'realtime' && this.active === undefined) this.respond({ transcript: 'I heard you. This is the fake Realtime server answering.', chunks: [tone(400), tone(400), tone(400)] })
     }
   }
 
@@ -379,8 +437,10 @@ export class FakeRealtimeConnection {
     const id = event.event_id
     switch (event.type) {
       case 'session.update': return this.#sessionUpdate(event)
-      case 'input_audio_buffer.commit':
+      case 'input_audio_buffer.commit': return this.#commit(event)
       case 'input_audio_buffer.clear':
+        this.bufferBytes = 0
+        return this.send({ type: 'input_audio_buffer.cleared' })
       case 'conversation.item.delete':
       case 'conversation.item.retrieve':
         return
@@ -399,6 +459,24 @@ export class FakeRealtimeConnection {
       default:
         return this.#error('invalid_value', `Invalid value: '${String(event.type)}'. Supported values are: session.update, input_audio_buffer.append, input_audio_buffer.commit, input_audio_buffer.clear, conversation.item.create, conversation.item.truncate, conversation.item.delete, conversation.item.retrieve, response.create, response.cancel.`, id, 'type')
     }
+  }
+
+  /**
+   * A client commit. Under 100 ms of audio the API refuses it (observed: code
+   * `input_audio_buffer_commit_empty`, "buffer too small. Expected at least 100ms of audio, but
+   * buffer only has 0.00ms of audio"; openai/openai-agents-js#748, betalgo/openai#674).
+   */
+  #commit (event: Json): void {
+    const ms = this.bufferBytes / 8
+    if (ms < 100) {
+      return this.#error('input_audio_buffer_commit_empty', `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`, event.event_id)
+    }
+    const itemId = this.#server.nextId('item')
+    const bytes = this.bufferBytes
+    this.commits.push({ itemId, bytes })
+    this.#commitItem(itemId, bytes)
+    const text = this.#server.transcribeCommit?.(this, itemId, bytes / 8000)
+    if (text !== undefined) this.transcribe(itemId, text)
   }
 
   #sessionUpdate (event: Json): void {
@@ -427,8 +505,11 @@ export class FakeRealtimeConnection {
     if (td !== undefined && td !== null && !(isObj(td) && (td.type === 'server_vad' || td.type === 'semantic_vad'))) {
       return this.#error('invalid_value', "Invalid 'session.audio.input.turn_detection.type'.", id, 'session.audio.input.turn_detection.type')
     }
-    this.session = merge(this.session, s)
-    const updated = { type: 'session.updated', session: this.session }
+    const next = merge(this.session, s)
+    const refused = refusal(this.kind, next)
+    if (refused !== undefined) return this.#error('invalid_value', refused.message, id, refused.param)
+    this.session = next
+    const updated = { type: 'session.updated', session: this.#sessionOut() } as const
     const delay = this.#server.readyDelayMs
     if (delay > 0) setTimeout(() => { if (!this.closed) this.send(updated) }, delay)
     else this.send(updated)
@@ -452,7 +533,8 @@ export class FakeRealtimeConnection {
     }
     const itemId = typeof item.id === 'string' ? item.id : this.#server.nextId('item')
     this.items.set(itemId, { id: itemId, type: String(item.type), ...(typeof item.role === 'string' ? { role: item.role } : {}), audioBytes: 0, status: 'completed' })
-    const full = { ...item, id: itemId, object: 'realtime.item', status: 'completed' }
+    // The client's own item (validated above), echoed back as the API does.
+    const full = { ...item, id: itemId, object: 'realtime.item', status: 'completed' } as unknown as ConversationItem
     this.send({ type: 'conversation.item.added', previous_item_id: null, item: full })
     this.send({ type: 'conversation.item.done', previous_item_id: null, item: full })
   }
@@ -489,6 +571,8 @@ export interface FakeRealtimeOptions {
   auto?: boolean
   /** Demo: the text of an auto-detected utterance of `seconds` (default: a placeholder naming its length). */
   transcribe?: (conn: FakeRealtimeConnection, seconds: number) => string
+  /** Client commits: the transcript of a committed item (`seconds` of audio), sent as deltas + completed; undefined: the test scripts it. */
+  transcribeCommit?: (conn: FakeRealtimeConnection, itemId: string, seconds: number) => string | undefined
   /** Plain HTTP requests (not upgrades), e.g. the Responses fake's listener; default: 404. */
   http?: (req: IncomingMessage, res: ServerResponse) => void
   /** Bench: answer session.update this late (a slow upstream), so audio arrives before the session is ready. */
@@ -497,6 +581,11 @@ export interface FakeRealtimeOptions {
 
 const defaultRespond = (conn: FakeRealtimeConnection, event: Json): void => {
   const instructions = isObj(event.response) ? String(event.response.instructions ?? '') : ''
+  // A response with no instructions is VAD's own (create_response) after the caller spoke.
+  if (instructions === '' && conn.server.auto) {
+    conn.respond({ transcript: 'I heard you. This is the fake Realtime server answering.', chunks: [tone(400), tone(400), tone(400)] })
+    return
+  }
   const quoted = /"([^"]+)"/.exec(instructions)?.[1]
   conn.respond({ transcript: quoted ?? 'OK.', chunks: [tone(100), tone(100), tone(100)] })
 }
@@ -509,6 +598,7 @@ export class FakeRealtimeServer {
   readonly auto: boolean
   readonly readyDelayMs: number
   readonly transcribeAuto: ((conn: FakeRealtimeConnection, seconds: number) => string) | undefined
+  transcribeCommit: ((conn: FakeRealtimeConnection, itemId: string, seconds: number) => string | undefined) | undefined
   /** Upgrade requests seen (accepted or refused), for URL/header assertions. */
   readonly handshakes: Array<{ url: string, status: number }> = []
   onResponseCreate: (conn: FakeRealtimeConnection, event: Json) => void
@@ -519,6 +609,7 @@ export class FakeRealtimeServer {
   #http: Server
   #wss = new WebSocketServer({ noServer: true, perMessageDeflate: false })
   #refuse: number[] = []
+  #refuseUntil = 0
   #ids = 0
   #connWaiters: Array<{ test: (c: FakeRealtimeConnection) => boolean, resolve: (c: FakeRealtimeConnection) => void }> = []
   #sockets = new Set<Socket>()
@@ -531,6 +622,7 @@ export class FakeRealtimeServer {
     this.auto = opts.auto ?? false
     this.readyDelayMs = opts.readyDelayMs ?? 0
     this.transcribeAuto = opts.transcribe
+    this.transcribeCommit = opts.transcribeCommit
     this.onResponseCreate = opts.onResponseCreate ?? defaultRespond
     this.onAppend = opts.onAppend
     this.onEcho = opts.onEcho
@@ -550,7 +642,7 @@ export class FakeRealtimeServer {
       const hasModel = url.searchParams.has('model')
       const intent = url.searchParams.get('intent')
       if (hasModel === (intent !== null) || (intent !== null && intent !== 'transcription')) return refuse(400, 'Bad Request')
-      const status = this.#refuse.shift()
+      const status = this.#refuse.shift() ?? (Date.now() < this.#refuseUntil ? 503 : undefined)
       if (status !== undefined) return refuse(status, 'Service Unavailable')
       this.handshakes.push({ url: req.url ?? '', status: 101 })
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
@@ -584,6 +676,11 @@ export class FakeRealtimeServer {
   /** Refuses the next `n` upgrades with `status` (e.g. 503), as an overloaded or unreachable API would. */
   refuseNext (n: number, status = 503): void {
     for (let i = 0; i < n; i++) this.#refuse.push(status)
+  }
+
+  /** Refuses every upgrade (503) for the next `ms` of wall time: an outage of known length. */
+  refuseFor (ms: number): void {
+    this.#refuseUntil = Date.now() + ms
   }
 
   /** The n-th connection (1-based) matching `test`, waiting for it if needed. */
@@ -637,6 +734,29 @@ function defaultSession (kind: 'realtime' | 'transcription', model: string | und
     prompt: null,
     audio: { input, output: { format: { type: 'audio/pcm', rate: 24000 }, voice: 'alloy', speed: 1 } },
   }
+}
+
+/** Transcription models that take no VAD (src/ai/turn-modes.ts has TalkHint's table; the fake keeps its own, as the API would). */
+const NO_VAD_MODELS = /^(gpt-realtime-whisper|gpt-live-transcribe)(-|$)/
+
+/**
+ * What the API refuses in an otherwise well-formed session (the merged result of an update):
+ * an unknown voice, and turn detection on a transcription model that takes none. The API answers
+ * with an `error` naming the parameter, sends no session.updated, and keeps the session open.
+ * ⚠️ The exact code and wording are ours (`invalid_value`); the shape is the SDK's RealtimeErrorEvent.
+ */
+function refusal (kind: 'realtime' | 'transcription', session: Json): { message: string, param: string } | undefined {
+  const audio = isObj(session.audio) ? session.audio : {}
+  const voice = isObj(audio.output) ? (audio.output as Json).voice : undefined
+  if (typeof voice === 'string' && !(KNOWN_VOICES as readonly string[]).includes(voice)) {
+    return { message: `Invalid value: '${voice}'. Supported values are: ${KNOWN_VOICES.map((v) => `'${v}'`).join(', ')}.`, param: 'session.audio.output.voice' }
+  }
+  const input = isObj(audio.input) ? audio.input as Json : {}
+  const model = isObj(input.transcription) ? String((input.transcription as Json).model ?? '') : ''
+  if (kind === 'transcription' && NO_VAD_MODELS.test(model) && input.turn_detection !== null && input.turn_detection !== undefined) {
+    return { message: `Turn detection is not supported for model '${model}'. Set 'turn_detection' to null and commit the input audio buffer.`, param: 'session.audio.input.turn_detection' }
+  }
+  return undefined
 }
 
 function validFormat (f: unknown): boolean {

@@ -9,7 +9,6 @@ import { checkModels } from '../../src/doctor/models-check.ts'
 import type { CheckResult } from '../../src/doctor/types.ts'
 import { createFakeResponses, type FakeOpenAIOptions } from '../fakes/openai-http.ts'
 import { FAKE_OPENAI_KEY, startFakeRealtime, type FakeRealtimeOptions } from '../fakes/realtime-server.ts'
-import { refuseSessionUpdates, unknownVoice } from '../fakes/realtime-refusals.ts'
 import { testConfig } from '../helpers.ts'
 
 interface T { teardown (fn: () => unknown): void }
@@ -65,7 +64,6 @@ t.test('accepted: the exact session.update of each session, one minimal request 
 
 t.test('refused: the API\'s message and param, the setting to change; an unknown text model is named', async (t) => {
   const { fake } = await fakes(t, { unknownModels: ['gpt-nope'] })
-  refuseSessionUpdates(fake, unknownVoice)
   const config = testConfig({ OPENAI_API_KEY: FAKE_OPENAI_KEY, OPENAI_BASE_URL: fake.url, MODE: 'agent', VOICE: 'robot', HINT_MODEL: 'gpt-nope' })
   const checks = await runLiveChecks(config, liveDeps(config), 5000)
   t.same(checks.map((c) => [c.id, c.status]), [['openai-assist', 'pass'], ['openai-agent', 'fail'], ['openai-hint', 'fail'], ['openai-summary', 'pass']])
