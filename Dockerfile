@@ -7,7 +7,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY src ./src
 COPY plugins ./plugins
 COPY static ./static
-COPY scripts ./scripts
+COPY tools ./tools
+COPY fakes ./fakes
 COPY bin ./bin
 COPY playbook.md ./
 RUN mkdir -p /data && chown node:node /data

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const COMMANDS = {
-  doctor: { script: '../scripts/doctor.ts', about: 'check the configuration, the deployment and the Twilio number (--help for options)' },
+  doctor: { script: '../tools/doctor.ts', about: 'check the configuration, the deployment and the Twilio number (--help for options)' },
 }
 
 const usage = () => [

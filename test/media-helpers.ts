@@ -1,4 +1,4 @@
-/** A minimal Twilio-speaking media-stream client for plugin tests (the full one is src/sim/). */
+/** A minimal Twilio-speaking media-stream client for plugin tests (the full one is tools/sim/). */
 import { once } from 'node:events'
 import WebSocket from 'ws'
 import { TEST_AUTH_TOKEN, TEST_BASE_URL, withStreamToken } from './helpers.ts'

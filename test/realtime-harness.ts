@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../src/app.ts'
 import type { CallEvent } from '../src/call/events.ts'
 import { buildTestApp, listen } from './helpers.ts'
-import { FAKE_OPENAI_KEY, startFakeRealtime, type FakeRealtimeOptions, type FakeRealtimeServer } from './fakes/realtime-server.ts'
-import { TwilioMediaClient, type MediaCallOptions } from './fakes/twilio-media-client.ts'
+import { FAKE_OPENAI_KEY, startFakeRealtime, type FakeRealtimeOptions, type FakeRealtimeServer } from '../fakes/realtime-server.ts'
+import { TwilioMediaClient, type MediaCallOptions } from '../fakes/twilio-media-client.ts'
 
 interface T { teardown (fn: () => unknown): void }
 

@@ -23,7 +23,7 @@ import { join } from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import WebSocket from 'ws'
 import { signTwilioRequest } from '../../src/twilio/signature.ts'
-import { FAKE_OPENAI_KEY, startFakeRealtime, type FakeRealtimeServer } from '../../test/fakes/realtime-server.ts'
+import { FAKE_OPENAI_KEY, startFakeRealtime, type FakeRealtimeServer } from '../../fakes/realtime-server.ts'
 
 const BASE = 'https://talkhint.example.com'
 const TOKEN = 'bench-twilio-auth-token'

@@ -8,7 +8,7 @@ import type { TwilioApi } from '../twilio/rest.ts'
 import { AgentSession } from './agent.ts'
 import { CallContext } from './call-context.ts'
 import type { ConnectRealtime } from './realtime-connection.ts'
-import { AssistSession } from './transcriber.ts'
+import { AssistSession } from './assist.ts'
 
 export interface BridgeDeps {
   /** undefined when OPENAI_API_KEY is not set: the bridge is off and says so per call. */

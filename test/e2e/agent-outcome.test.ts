@@ -1,7 +1,7 @@
 import t from 'tap'
-import { simulateCall, type SimResult } from '../../src/sim/simulate.ts'
-import { randomSid } from '../../src/sim/webhook.ts'
-import { FAKE_OPENAI_KEY, startFakeRealtime, tone, type FakeRealtimeConnection } from '../fakes/realtime-server.ts'
+import { simulateCall, type SimResult } from '../../tools/sim/simulate.ts'
+import { randomSid } from '../../tools/sim/webhook.ts'
+import { FAKE_OPENAI_KEY, startFakeRealtime, tone, type FakeRealtimeConnection } from '../../fakes/realtime-server.ts'
 import { buildTestApp, listen, signedPost, TEST_AUTH_TOKEN, TEST_BASE_URL } from '../helpers.ts'
 import { parseTwiml } from '../twiml-xml.ts'
 

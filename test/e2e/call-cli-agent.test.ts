@@ -7,10 +7,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MULAW_TO_LINEAR } from '../../src/audio/mulaw.ts'
 import { parseWav } from '../../src/audio/wav.ts'
-import { FAKE_OPENAI_KEY, startFakeRealtime } from '../fakes/realtime-server.ts'
+import { FAKE_OPENAI_KEY, startFakeRealtime } from '../../fakes/realtime-server.ts'
 import { buildTestApp, listen, TEST_AUTH_TOKEN, TEST_BASE_URL } from '../helpers.ts'
 
-const CLI = fileURLToPath(new URL('../../scripts/call.ts', import.meta.url))
+const CLI = fileURLToPath(new URL('../../tools/call.ts', import.meta.url))
 
 /** `ms` of μ-law that is never silent: no 0x7f or 0xff (both decode to 0), a different pattern per seed. */
 function voice (ms: number, seed: number): Buffer {

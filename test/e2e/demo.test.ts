@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { fileURLToPath } from 'node:url'
 
-const DEMO = fileURLToPath(new URL('../../scripts/demo.ts', import.meta.url))
-const CALL = fileURLToPath(new URL('../../scripts/call.ts', import.meta.url))
+const DEMO = fileURLToPath(new URL('../../tools/demo.ts', import.meta.url))
+const CALL = fileURLToPath(new URL('../../tools/call.ts', import.meta.url))
 
 /** The environment a newcomer has: no TalkHint or OpenAI settings at all. */
 function cleanEnv (): NodeJS.ProcessEnv {

@@ -8,17 +8,17 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { AddressInfo } from 'node:net'
 import { buildTestApp, listen, testConfig, TEST_AUTH_TOKEN, TEST_BASE_URL, TEST_DASHBOARD_TOKEN } from '../helpers.ts'
-import { FAKE_ACCOUNT_SID, startFakeTwilioRest, type FakeNumber } from '../fakes/twilio-rest.ts'
-import { createFakeResponses } from '../fakes/openai-http.ts'
-import { FAKE_OPENAI_KEY, startFakeRealtime } from '../fakes/realtime-server.ts'
-import { runDoctor } from '../../src/doctor/doctor.ts'
-import { createHttpGet, createWsHandshake } from '../../src/doctor/net.ts'
-import type { CheckId, DoctorReport } from '../../src/doctor/types.ts'
+import { FAKE_ACCOUNT_SID, startFakeTwilioRest, type FakeNumber } from '../../fakes/twilio-rest.ts'
+import { createFakeResponses } from '../../fakes/openai-http.ts'
+import { FAKE_OPENAI_KEY, startFakeRealtime } from '../../fakes/realtime-server.ts'
+import { runDoctor } from '../../tools/doctor/doctor.ts'
+import { createHttpGet, createWsHandshake } from '../../tools/doctor/net.ts'
+import type { CheckId, DoctorReport } from '../../tools/doctor/types.ts'
 import { createTwilioApi } from '../../src/twilio/rest.ts'
 import core from '../../plugins/core.ts'
 import health from '../../plugins/health.ts'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const { version: LOCAL_VERSION } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }
 const EXPECTED_WEBHOOK = `${TEST_BASE_URL}/twilio/inbound`
 const NUMBER_SID = 'PN' + 'ab'.repeat(16)
@@ -201,7 +201,7 @@ function run (args: string[], env: Record<string, string | undefined>, cwd: stri
   })
 }
 
-t.test('the CLI (node scripts/doctor.ts and bin/talkhint.js doctor) prints JSON and sets the exit code', async (t) => {
+t.test('the CLI (node tools/doctor.ts and bin/talkhint.js doctor) prints JSON and sets the exit code', async (t) => {
   const fake = await fakeTwilio(t)
   const cwd = await mkdtemp(join(tmpdir(), 'talkhint-doctor-'))
   t.teardown(() => rm(cwd, { recursive: true, force: true }))
@@ -209,7 +209,7 @@ t.test('the CLI (node scripts/doctor.ts and bin/talkhint.js doctor) prints JSON 
   // Settings come from ./.env; what the environment sets wins over it.
   const env = doctorEnv(fake.url)
   await writeFile(join(cwd, '.env'), Object.entries({ ...env, TWILIO_AUTH_TOKEN: 'overridden-by-the-environment' }).map(([k, v]) => `${k}=${v ?? ''}`).join('\n') + '\n')
-  const ok = await run([join(ROOT, 'scripts/doctor.ts'), '--connect', base, '--json'], { TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN }, cwd)
+  const ok = await run([join(ROOT, 'tools/doctor.ts'), '--connect', base, '--json'], { TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN }, cwd)
   t.equal(ok.code, 0, ok.stderr)
   const report = JSON.parse(ok.stdout) as DoctorReport
   t.equal(report.ok, true)
@@ -228,7 +228,7 @@ t.test('the CLI (node scripts/doctor.ts and bin/talkhint.js doctor) prints JSON 
   const unknown = await run([join(ROOT, 'bin/talkhint.js'), 'frobnicate'], {}, cwd)
   t.equal(unknown.code, 2)
   t.match(unknown.stderr, /unknown command "frobnicate"/)
-  const badOption = await run([join(ROOT, 'scripts/doctor.ts'), '--timeout', 'soon'], {}, cwd)
+  const badOption = await run([join(ROOT, 'tools/doctor.ts'), '--timeout', 'soon'], {}, cwd)
   t.equal(badOption.code, 2)
   t.match(badOption.stderr, /--timeout must be/)
 })
@@ -246,7 +246,7 @@ t.test('doctor --live (the CLI) against the fake OpenAI: exit 0 when every sessi
   const env = doctorEnv(twilio.url, { OPENAI_API_KEY: FAKE_OPENAI_KEY, OPENAI_BASE_URL: openai.url, MODE: 'agent' })
 
   const started = Date.now()
-  const ok = await run([join(ROOT, 'scripts/doctor.ts'), '--connect', base, '--json', '--live'], env, cwd)
+  const ok = await run([join(ROOT, 'tools/doctor.ts'), '--connect', base, '--json', '--live'], env, cwd)
   t.ok(Date.now() - started < 15_000, 'done within 15 s')
   t.equal(ok.code, 0, ok.stderr)
   const report = JSON.parse(ok.stdout) as DoctorReport
@@ -256,7 +256,7 @@ t.test('doctor --live (the CLI) against the fake OpenAI: exit 0 when every sessi
   t.ok(openai.connections.every((c) => c.closed), 'every socket closed')
   t.equal(app.calls.size, 0, 'no call placed')
 
-  const bad = await run([join(ROOT, 'scripts/doctor.ts'), '--connect', base, '--live'], { ...env, VOICE: 'robot', SUMMARY_MODEL: 'gpt-nope', REALTIME_MODEL: 'gpt-realtime' }, cwd)
+  const bad = await run([join(ROOT, 'tools/doctor.ts'), '--connect', base, '--live'], { ...env, VOICE: 'robot', SUMMARY_MODEL: 'gpt-nope', REALTIME_MODEL: 'gpt-realtime' }, cwd)
   t.equal(bad.code, 1)
   t.match(bad.stdout, /^! Model retirements: 1 configured model has an announced shutdown date\n {4}- gpt-realtime \(REALTIME_MODEL\) shuts down on 2027-01-20, (\d+ days? left|less than a day left|already past): use gpt-realtime-2\.1 \[openai@/m)
   t.match(bad.stdout, /^✗ OpenAI agent session: realtime session \(REALTIME_MODEL=gpt-realtime, VOICE=robot\): refused: Invalid value: 'robot'.*\(param session\.audio\.output\.voice, code invalid_value\)$/m)

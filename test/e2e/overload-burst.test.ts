@@ -1,9 +1,9 @@
 /** MAX_CALLS under a burst: callers whose streams have not opened yet still count, so a burst cannot overshoot. */
 import t from 'tap'
 import type { CallEvent } from '../../src/call/events.ts'
-import { simulateCall } from '../../src/sim/simulate.ts'
-import { postTwilioWebhook, randomSid, voiceParams, type ServerTarget } from '../../src/sim/webhook.ts'
-import { startDemoOpenAI } from '../fakes/openai-demo.ts'
+import { simulateCall } from '../../tools/sim/simulate.ts'
+import { postTwilioWebhook, randomSid, voiceParams, type ServerTarget } from '../../tools/sim/webhook.ts'
+import { startDemoOpenAI } from '../../fakes/openai-demo.ts'
 import { buildTestApp, listen, TEST_AUTH_TOKEN, TEST_BASE_URL } from '../helpers.ts'
 import { parseTwiml, type XmlNode } from '../twiml-xml.ts'
 

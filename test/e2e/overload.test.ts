@@ -1,7 +1,7 @@
 import t from 'tap'
-import { simulateCall } from '../../src/sim/simulate.ts'
-import { randomSid } from '../../src/sim/webhook.ts'
-import { startDemoOpenAI } from '../fakes/openai-demo.ts'
+import { simulateCall } from '../../tools/sim/simulate.ts'
+import { randomSid } from '../../tools/sim/webhook.ts'
+import { startDemoOpenAI } from '../../fakes/openai-demo.ts'
 import { buildTestApp, listen, TEST_AUTH_TOKEN, TEST_BASE_URL } from '../helpers.ts'
 import { parseTwiml, verbs } from '../twiml-xml.ts'
 

@@ -1,9 +1,9 @@
 import t from 'tap'
 import WebSocket from 'ws'
 import type { FastifyInstance } from 'fastify'
-import { simulateCall } from '../../src/sim/simulate.ts'
-import { randomSid } from '../../src/sim/webhook.ts'
-import { startDemoOpenAI } from '../fakes/openai-demo.ts'
+import { simulateCall } from '../../tools/sim/simulate.ts'
+import { randomSid } from '../../tools/sim/webhook.ts'
+import { startDemoOpenAI } from '../../fakes/openai-demo.ts'
 import { buildTestApp, listen, TEST_AUTH_TOKEN, TEST_BASE_URL, TEST_DASHBOARD_TOKEN } from '../helpers.ts'
 
 const PG = process.env.DATABASE_URL_TEST

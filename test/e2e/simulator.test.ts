@@ -8,12 +8,12 @@ import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import type { CallEvent, CallStartedEvent, CallStoppedEvent } from '../../src/call/events.ts'
 import { parseWav } from '../../src/audio/wav.ts'
-import { FIXTURES, loadTrackAudio } from '../../src/sim/audio.ts'
-import { simulateCall } from '../../src/sim/simulate.ts'
-import { FAKE_OPENAI_KEY, startFakeRealtime } from '../fakes/realtime-server.ts'
+import { FIXTURES, loadTrackAudio } from '../../tools/sim/audio.ts'
+import { simulateCall } from '../../tools/sim/simulate.ts'
+import { FAKE_OPENAI_KEY, startFakeRealtime } from '../../fakes/realtime-server.ts'
 import { buildTestApp, listen, TEST_AUTH_TOKEN, TEST_BASE_URL } from '../helpers.ts'
 
-const CLI = fileURLToPath(new URL('../../scripts/call.ts', import.meta.url))
+const CLI = fileURLToPath(new URL('../../tools/call.ts', import.meta.url))
 const SPEED = 100
 
 /** Watches the real app: call events on the bus and the first media payload per track. */

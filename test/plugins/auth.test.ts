@@ -1,5 +1,5 @@
 import t from 'tap'
-import { bareDashboardApp, loginCookie } from '../browser/harness.ts'
+import { bareDashboardApp, loginCookie } from '../e2e/browser/harness.ts'
 import { TEST_DASHBOARD_TOKEN } from '../helpers.ts'
 
 const json = (payload: unknown, headers: Record<string, string> = {}) => ({ method: 'POST' as const, url: '/login', payload: payload as object, headers })

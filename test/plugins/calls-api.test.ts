@@ -1,6 +1,6 @@
 import t from 'tap'
 import { buildTestApp, TEST_AUTH_TOKEN, TEST_DASHBOARD_TOKEN } from '../helpers.ts'
-import { FAKE_ACCOUNT_SID, startFakeTwilioRest } from '../fakes/twilio-rest.ts'
+import { FAKE_ACCOUNT_SID, startFakeTwilioRest } from '../../fakes/twilio-rest.ts'
 
 const auth = { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` }
 

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { Writable } from 'node:stream'
 import { buildTestApp, ZERO_STATS } from '../helpers.ts'
-import { FAKE_OPENAI_KEY, startFakeOpenAI, type FakeOpenAI, type ReplyScript } from '../fakes/openai-http.ts'
+import { FAKE_OPENAI_KEY, startFakeOpenAI, type FakeOpenAI, type ReplyScript } from '../../fakes/openai-http.ts'
 import type { CallEvent, Speaker } from '../../src/call/events.ts'
 import type { Mode } from '../../src/config.ts'
 

@@ -2,9 +2,9 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp, TEST_DASHBOARD_TOKEN } from '../helpers.ts'
 import type { CallEvent } from '../../src/call/events.ts'
-import { sqliteEngine } from '../storage/databases.ts'
+import { sqliteEngine } from '../src/storage/databases.ts'
 import { DAY_MS } from '../../src/storage/retention.ts'
-import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../fakes/openai-http.ts'
+import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../../fakes/openai-http.ts'
 
 const auth = { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` }
 const A = '+14155550101'

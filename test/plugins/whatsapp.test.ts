@@ -1,6 +1,6 @@
 import t from 'tap'
 import { buildTestApp, form, signedPost, TEST_AUTH_TOKEN, TEST_DASHBOARD_TOKEN } from '../helpers.ts'
-import { FAKE_ACCOUNT_SID, startFakeTwilioRest, type FakeTwilioRest } from '../fakes/twilio-rest.ts'
+import { FAKE_ACCOUNT_SID, startFakeTwilioRest, type FakeTwilioRest } from '../../fakes/twilio-rest.ts'
 
 const auth = { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` }
 const CUSTOMER = '+14155550101'

@@ -1,7 +1,7 @@
 /** Finding 4: click-to-call must not dial premium-rate or revenue-share numbers, nor place calls without limit. */
 import t, { type Test } from 'tap'
 import { buildTestApp, listen, TEST_AUTH_TOKEN, TEST_DASHBOARD_TOKEN } from '../helpers.ts'
-import { FAKE_ACCOUNT_SID, startFakeTwilioRest } from '../fakes/twilio-rest.ts'
+import { FAKE_ACCOUNT_SID, startFakeTwilioRest } from '../../fakes/twilio-rest.ts'
 import { login, send } from './client.ts'
 import { checkDialDestination, dialPolicy } from '../../src/call/dial-guard.ts'
 import { loadConfig } from '../../src/config.ts'

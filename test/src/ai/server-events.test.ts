@@ -4,7 +4,7 @@ import OpenAI from 'openai'
 import type { RealtimeServerEvent } from '../../../src/ai/events.ts'
 import { createSdkConnect, MAX_EVENT_BYTES } from '../../../src/ai/realtime-connection.ts'
 import { readServerEvent } from '../../../src/ai/server-events.ts'
-import { FAKE_OPENAI_KEY, startFakeRealtime } from '../../fakes/realtime-server.ts'
+import { FAKE_OPENAI_KEY, startFakeRealtime } from '../../../fakes/realtime-server.ts'
 
 const payload = Buffer.from(Array.from({ length: 160 }, (_, i) => (i * 7) & 0xff)).toString('base64')
 const delta = { type: 'response.output_audio.delta', event_id: 'event_1', response_id: 'resp_1', item_id: 'item_1', output_index: 0, content_index: 12, delta: payload }

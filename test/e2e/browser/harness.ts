@@ -1,0 +1,95 @@
+/** Dashboard test harness: a bare app with only the dashboard's plugins, logins, and real /ui sockets. */
+import Fastify, { type FastifyInstance } from 'fastify'
+import { once } from 'node:events'
+import { WebSocket } from 'ws'
+import core from '../../../plugins/core.ts'
+import websocket from '../../../plugins/websocket.ts'
+import auth, { type AuthOptions } from '../../../plugins/auth.ts'
+import hub, { type HubPluginOptions } from '../../../plugins/hub.ts'
+import dashboard from '../../../plugins/dashboard.ts'
+import { testConfig, TEST_DASHBOARD_TOKEN } from '../../helpers.ts'
+import type { ServerMessage } from '../../../src/hub/schema.ts'
+
+interface Teardown { teardown (fn: () => unknown): void }
+
+export interface BareOptions {
+  env?: Record<string, string | undefined>
+  auth?: AuthOptions
+  hub?: HubPluginOptions
+  now?: () => number
+}
+
+/** core + websocket + auth + hub + dashboard on a fresh Fastify, closed at teardown. */
+export async function bareDashboardApp (t: Teardown, o: BareOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, trustProxy: true })
+  t.teardown(() => app.close())
+  await app.register(core, { config: testConfig(o.env), now: o.now })
+  await app.register(websocket)
+  await app.register(auth, o.auth ?? {})
+  await app.register(hub, o.hub ?? {})
+  await app.register(dashboard)
+  await app.ready()
+  return app
+}
+
+/** Logs in through POST /login and returns the Cookie header value for later requests. */
+export async function loginCookie (app: FastifyInstance, token = TEST_DASHBOARD_TOKEN): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/login', payload: { token } })
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
+  const set = res.headers['set-cookie']
+  const first = Array.isArray(set) ? set[0] : set
+  return (first ?? '').split(';')[0] as string
+}
+
+/** A real WebSocket to /ui that records every message; `next(pred)` waits for one. */
+export class UiSocket {
+  readonly ws: WebSocket
+  readonly messages: ServerMessage[] = []
+  closeCode: number | undefined
+  #waiters: Array<{ pred: (m: ServerMessage) => boolean, resolve: (m: ServerMessage) => void }> = []
+
+  constructor (url: string, headers: Record<string, string>) {
+    this.ws = new WebSocket(url, { headers })
+    this.ws.on('message', (data) => {
+      const m = JSON.parse(data.toString()) as ServerMessage
+      this.messages.push(m)
+      this.#waiters = this.#waiters.filter((w) => {
+        if (!w.pred(m)) return true
+        w.resolve(m)
+        return false
+      })
+    })
+    this.ws.on('close', (code) => { this.closeCode = code })
+    this.ws.on('error', () => {})
+  }
+
+  async opened (): Promise<this> {
+    await once(this.ws, 'open')
+    return this
+  }
+
+  next (pred: (m: ServerMessage) => boolean): Promise<ServerMessage> {
+    const seen = this.messages.find(pred)
+    if (seen !== undefined) return Promise.resolve(seen)
+    return new Promise((resolve) => this.#waiters.push({ pred, resolve }))
+  }
+
+  send (obj: unknown): void { this.ws.send(JSON.stringify(obj)) }
+  close (): void { this.ws.terminate() }
+}
+
+/** Tries to open /ui and reports how the handshake ended (status code of a refused upgrade). */
+export async function upgradeStatus (url: string, headers: Record<string, string>): Promise<number> {
+  const ws = new WebSocket(url, { headers })
+  ws.on('error', () => {})
+  return new Promise((resolve) => {
+    ws.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0)
+      ws.terminate()
+    })
+    ws.on('open', () => {
+      resolve(101)
+      ws.terminate()
+    })
+  })
+}

@@ -1,0 +1,268 @@
+/** The Store test suite: the same tests, run against every engine (see storage-*.test.ts). */
+import type { Test } from 'tap'
+import { openStore } from '../../../src/storage/open.ts'
+import type { EngineUnderTest } from './databases.ts'
+import type { MigrationResult, Store, WriteOp } from '../../../src/storage/store.ts'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { fileURLToPath } from 'node:url'
+import { searchTerms } from '../../../src/storage/search.ts'
+
+const execFileP = promisify(execFile)
+const A = '+14155550101'
+const B = '+14155550102'
+const OURS = '+15550002222'
+
+const webhook = (callSid: string, at: number, remote = A): WriteOp =>
+  ({ op: 'call', callSid, at, patch: { direction: 'inbound', from: remote, to: OURS, contactPhone: remote, mode: 'assist' } })
+const say = (callSid: string, itemId: string, text: string, startMs: number, at = 1): WriteOp =>
+  ({ op: 'utterance', callSid, at, itemId, speaker: 'remote', text, startMs, endMs: startMs + 500 })
+
+/** Registers the whole suite under `t` for one engine. */
+export function storeSuite (t: Test, engine: EngineUnderTest): void {
+  const fresh = async (tt: Test): Promise<Store> => (await engine.create(tt)).open()
+
+  t.test('migrates an empty database to the latest version, and again is a no-op', async (t) => {
+    const db = await engine.create(t)
+    const first = await openStore(db.url, { schema: db.schema })
+    t.teardown(() => first.store.close())
+    t.same(first.migration, { from: 0, to: 2, latest: 2 })
+    t.same(await first.store.migrate(), { from: 2, to: 2, latest: 2 }, 'idempotent')
+    t.equal(await first.store.schemaVersion(), 2)
+  })
+
+  t.test('three instances starting at once on one database all start, and each step runs once', async (t) => {
+    const db = await engine.create(t)
+    // Real processes: "instances" are separate processes with their own connections and locks.
+    const child = fileURLToPath(new URL('./migrate-child.ts', import.meta.url))
+    const run = async (): Promise<MigrationResult> => {
+      const { stdout } = await execFileP(process.execPath, [child, db.url, db.schema ?? ''])
+      return JSON.parse(stdout) as MigrationResult
+    }
+    const results = await Promise.all([run(), run(), run()])
+    t.same(results.map((r) => r.to), [2, 2, 2])
+    t.equal(results.filter((r) => r.from === 0).length, 1, 'exactly one instance applied the migrations')
+    t.same(results.filter((r) => r.from !== 0).map((r) => r.from), [2, 2], 'the others found them done')
+    const a = await db.open()
+    await a.write([webhook('CA1', 1000), say('CA1', 'i1', 'hello there', 0)])
+    t.equal((await a.listCalls({ limit: 10, terms: ['hello'] })).calls.length, 1, 'the schema works')
+  })
+
+  t.test('upgrades a v1 database that holds data, indexing its existing transcripts', async (t) => {
+    const db = await engine.create(t)
+    const v1 = await db.open({ migrate: 1 })
+    t.equal(await v1.schemaVersion(), 1)
+    await v1.write([webhook('CAold', 1000), say('CAold', 'i1', 'my invoice was charged twice', 0)])
+    await v1.write([{ op: 'message', at: 1500, sid: 'SMold', direction: 'inbound', from: `whatsapp:${A}`, to: `whatsapp:${OURS}`, contactPhone: A, body: 'hi', numMedia: 0, status: 'received' }])
+    await v1.close()
+
+    const { store, migration } = await openStore(db.url, { schema: db.schema })
+    t.teardown(() => store.close())
+    t.same(migration, { from: 1, to: 2, latest: 2 })
+    const found = await store.listCalls({ limit: 10, terms: ['invoice', 'twice'] })
+    t.same(found.calls.map((c) => c.callSid), ['CAold'], 'v1 utterances are searchable after the upgrade')
+    t.equal(found.calls[0]?.match?.text, 'my invoice was charged twice')
+    await store.write([say('CAold', 'i2', 'and the refund never came', 1000)])
+    t.equal((await store.listCalls({ limit: 10, terms: ['refund'] })).calls.length, 1, 'new rows are indexed too')
+    t.equal((await store.contactHistory(A, 10)).messages.length, 1, 'v1 messages survive')
+  })
+
+  t.test('merges call events into one row: the webhook\'s parties win, a late status never overwrites a terminal one', async (t) => {
+    const store = await fresh(t)
+    await store.write([
+      webhook('CA1', 1000),
+      { op: 'call', callSid: 'CA1', at: 1100, patch: { startedAt: 1100, direction: 'outbound', from: B, to: OURS, contactPhone: B } },
+      { op: 'call', callSid: 'CA1', at: 1200, patch: { aiStatus: 'ready' } },
+      { op: 'call', callSid: 'CA1', at: 9000, patch: { status: 'completed', durationS: 8, endedAt: 9000 } },
+      { op: 'call', callSid: 'CA1', at: 9100, patch: { status: 'in-progress' } },
+      { op: 'call', callSid: 'CA1', at: 9200, patch: { endedAt: 9200, streamMs: 7900 } },
+    ])
+    const detail = await store.getCall('CA1')
+    t.match(detail?.call, {
+      callSid: 'CA1',
+      direction: 'inbound',
+      from: A,
+      to: OURS,
+      contactPhone: A,
+      mode: 'assist',
+      status: 'completed',
+      aiStatus: 'ready',
+      createdAt: 1000,
+      startedAt: 1100,
+      endedAt: 9000,
+      durationS: 8,
+      utteranceCount: 0,
+      summary: null,
+    })
+    t.equal(await store.getCall('CAnope'), undefined)
+    await store.write([{ op: 'call', callSid: 'CA2', at: 5, patch: { streamMs: 61_400 } }])
+    t.equal((await store.getCall('CA2'))?.call.durationS, 61, 'falls back to the stream length')
+  })
+
+  t.test('stores utterances, hints and the summary; a repeated final updates instead of duplicating', async (t) => {
+    const store = await fresh(t)
+    // The transcript arrives before the webhook's row (e.g. after a restart): the call row is created.
+    await store.write([say('CA1', 'i2', 'second', 2000), say('CA1', 'i1', 'first', 0)])
+    await store.write([
+      say('CA1', 'i1', 'first, corrected', 0),
+      { op: 'hint', callSid: 'CA1', at: 5, hintId: 'h1', itemId: 'i1', text: 'Ask for the order number', superseded: false },
+      { op: 'hint', callSid: 'CA1', at: 6, hintId: 'h2', itemId: 'i2', text: 'Old idea', superseded: true },
+      { op: 'summary', callSid: 'CA1', at: 7, summary: 'Customer wants a refund.', intent: 'refund', actionItems: ['Refund order 42', 'Email receipt'] },
+    ])
+    const d = await store.getCall('CA1')
+    t.same(d?.utterances.map((u) => [u.itemId, u.text, u.speaker, u.startMs, u.endMs]), [['i1', 'first, corrected', 'remote', 0, 500], ['i2', 'second', 'remote', 2000, 2500]])
+    t.same(d?.hints.map((h) => [h.hintId, h.text, h.superseded]), [['h1', 'Ask for the order number', false], ['h2', 'Old idea', true]])
+    t.match(d?.summary, { summary: 'Customer wants a refund.', intent: 'refund', actionItems: ['Refund order 42', 'Email receipt'], at: 7 })
+    t.equal(d?.call.utteranceCount, 2)
+    t.equal(d?.call.summary, 'Customer wants a refund.')
+    t.same((await store.listCalls({ limit: 5, terms: ['corrected'] })).calls.length, 1, 'the corrected text is what is indexed')
+    t.same((await store.listCalls({ limit: 5, terms: ['first', 'second'] })).calls.length, 1, 'words may come from different utterances')
+  })
+
+  t.test('one batch with repeats and hundreds of ops gives what applying them one by one gives', async (t) => {
+    const store = await fresh(t)
+    const ops: WriteOp[] = [
+      say('CA1', 'i1', 'draft', 0, 10),
+      webhook('CA1', 5),
+      { op: 'hint', callSid: 'CA1', at: 11, hintId: 'h1', itemId: 'i1', text: 'first idea', superseded: false },
+      say('CA1', 'i1', 'final words', 0, 12),
+      { op: 'hint', callSid: 'CA1', at: 13, hintId: 'h1', itemId: 'i1', text: 'better idea', superseded: true },
+    ]
+    for (let i = 0; i < 400; i++) ops.push(say(`CAbulk${i % 40}`, `i${i}`, `bulk line ${i}`, i * 10, 100 + i))
+    await store.write(ops)
+    const d = await store.getCall('CA1')
+    t.same(d?.utterances.map((u) => [u.text, u.at]), [['final words', 10]], 'last content, first time')
+    t.same(d?.hints.map((h) => [h.text, h.superseded, h.at]), [['better idea', true, 11]])
+    t.match(d?.call, { createdAt: 5, direction: 'inbound', from: A }, 'the webhook fills the row the utterance created')
+    t.equal((await store.getCall('CAbulk7'))?.utterances.length, 10)
+    t.equal((await store.listCalls({ limit: 100 })).calls.length, 41)
+  })
+
+  t.test('a batch is all or nothing, and a bad op is reported as a query failure', async (t) => {
+    const store = await fresh(t)
+    const bad = { ...say('CA1', 'i2', 'x', 0), text: null } as unknown as WriteOp
+    await t.rejects(store.write([webhook('CA1', 1), say('CA1', 'i1', 'kept?', 0), bad]), { name: 'StoreError', code: 'STORE_QUERY_FAILED' })
+    t.equal(await store.getCall('CA1'), undefined, 'nothing from the failed batch was written')
+  })
+
+  t.test('lists calls newest first with keyset pagination, stable across equal times', async (t) => {
+    const store = await fresh(t)
+    const ops: WriteOp[] = []
+    for (let i = 0; i < 7; i++) ops.push(webhook(`CA${i}`, 1000 + Math.floor(i / 2) * 100, i % 2 === 0 ? A : B))
+    await store.write(ops)
+    const seen: string[] = []
+    let cursor
+    for (let page = 0; page < 10; page++) {
+      const res = await store.listCalls({ limit: 3, ...(cursor !== undefined ? { cursor } : {}) })
+      seen.push(...res.calls.map((c) => c.callSid))
+      if (res.next === null) break
+      cursor = res.next
+    }
+    t.same(seen, ['CA6', 'CA5', 'CA4', 'CA3', 'CA2', 'CA1', 'CA0'], 'every call once, newest first, ties by sid')
+    t.same((await store.listCalls({ limit: 10, phone: B })).calls.map((c) => c.callSid), ['CA5', 'CA3', 'CA1'])
+    t.same((await store.listCalls({ limit: 10, since: 1100, until: 1300 })).calls.map((c) => c.callSid), ['CA5', 'CA4', 'CA3', 'CA2'])
+    const exact = await store.listCalls({ limit: 7 })
+    t.equal(exact.next, null, 'no next cursor when the page holds the rest')
+  })
+
+  t.test('full-text search: every word, prefixes, any case, and user input never breaks the query', async (t) => {
+    const store = await fresh(t)
+    await store.write([
+      webhook('CA1', 1000), say('CA1', 'i1', 'I need a REFUND for order 4521', 0), say('CA1', 'i2', 'Thanks, goodbye', 3000),
+      webhook('CA2', 2000, B), say('CA2', 'i1', 'Can I change my delivery address?', 0),
+      webhook('CA3', 3000), say('CA3', 'i1', 'refunds take five days', 0),
+    ])
+    const ids = async (q: string, phone?: string): Promise<string[]> =>
+      (await store.listCalls({ limit: 10, terms: searchTerms(q), ...(phone !== undefined ? { phone } : {}) })).calls.map((c) => c.callSid)
+    t.same(await ids('refund'), ['CA3', 'CA1'], 'prefix: refund matches refunds')
+    t.same(await ids('Refund goodbye'), ['CA1'], 'all words, across utterances')
+    t.same(await ids('deliv addr'), ['CA2'])
+    t.same(await ids('4521'), ['CA1'], 'numbers')
+    t.same(await ids('refund', B), [], 'combines with the phone filter')
+    t.same(await ids('nothing-like-this'), [])
+    for (const nasty of ['"refund', 'refund*', 'refund OR x', 'NEAR(refund)', "refund'); DROP TABLE calls; --", 'a:* & !b', '-refund', '(((']) {
+      const res = await store.listCalls({ limit: 10, terms: searchTerms(nasty) })
+      t.ok(Array.isArray(res.calls), `query ${JSON.stringify(nasty)} is handled`)
+    }
+    t.same(await ids('refund'), ['CA3', 'CA1'], 'and the tables are still there')
+    const hit = (await store.listCalls({ limit: 10, terms: ['goodbye'] })).calls[0]
+    t.match(hit?.match, { itemId: 'i2', speaker: 'remote', text: 'Thanks, goodbye', startMs: 3000 })
+  })
+
+  t.test('contacts: created by calls, edited, cleared; history holds calls and messages', async (t) => {
+    const store = await fresh(t)
+    await store.write([webhook('CA1', 1000), webhook('CA2', 3000)])
+    await store.write([{ op: 'message', at: 2000, sid: 'SM1', direction: 'inbound', from: `whatsapp:${A}`, to: `whatsapp:${OURS}`, contactPhone: A, body: 'Hello', numMedia: 0, status: 'received', profileName: 'Ada L.' }])
+    let h = await store.contactHistory(A, 10)
+    t.match(h.contact, { phone: A, name: 'Ada L.', notes: null }, 'the WhatsApp profile name fills an empty name')
+    t.same(h.calls.map((c) => c.callSid), ['CA2', 'CA1'])
+    t.same(h.messages.map((m) => m.sid), ['SM1'])
+    const c1 = await store.updateContact(A, { name: 'Ada Lovelace', notes: 'Prefers mornings' }, 5000)
+    t.match(c1, { phone: A, name: 'Ada Lovelace', notes: 'Prefers mornings', updatedAt: 5000 })
+    const c2 = await store.updateContact(A, { notes: null }, 6000)
+    t.match(c2, { name: 'Ada Lovelace', notes: null }, 'absent keeps, null clears')
+    await store.write([{ op: 'message', at: 7000, sid: 'SM2', direction: 'inbound', from: `whatsapp:${A}`, to: `whatsapp:${OURS}`, contactPhone: A, body: 'Again', numMedia: 0, status: 'received', profileName: 'Someone Else' }])
+    h = await store.contactHistory(A, 10)
+    t.equal(h.contact?.name, 'Ada Lovelace', 'a profile name never overwrites a name')
+    t.equal((await store.listCalls({ limit: 1 })).calls[0]?.contactName, 'Ada Lovelace', 'calls carry the contact name')
+    const created = await store.updateContact(B, { name: 'Bob' }, 8000)
+    t.match(created, { phone: B, name: 'Bob', notes: null, createdAt: 8000 })
+    const none = await store.contactHistory('+19995550000', 10)
+    t.same(none, { contact: undefined, calls: [], messages: [] })
+  })
+
+  t.test('messages: status only moves forward; a callback before the send is stored is merged', async (t) => {
+    const store = await fresh(t)
+    const out = (sid: string | null, at: number, status = 'queued'): WriteOp =>
+      ({ op: 'message', at, sid, direction: 'outbound', from: `whatsapp:${OURS}`, to: `whatsapp:${A}`, contactPhone: A, body: 'Your order shipped', numMedia: 0, status })
+    const st = (sid: string, status: string, at: number, errorCode?: number): WriteOp =>
+      ({ op: 'message.status', sid, status, at, to: `whatsapp:${A}`, contactPhone: A, ...(errorCode !== undefined ? { errorCode } : {}) })
+    await store.write([out('SM1', 1000), st('SM1', 'sent', 1100), st('SM1', 'delivered', 1200), st('SM1', 'sent', 1300)])
+    t.match(await store.getMessage('SM1'), { status: 'delivered', body: 'Your order shipped', direction: 'outbound', contactPhone: A, updatedAt: 1300 })
+    await store.write([st('SM1', 'read', 1400)])
+    t.equal((await store.getMessage('SM1'))?.status, 'read')
+    await store.write([st('SM2', 'sent', 2100), out('SM2', 2000)])
+    t.match(await store.getMessage('SM2'), { status: 'sent', body: 'Your order shipped', createdAt: 2000 }, 'callback first, then the send: one row')
+    await store.write([st('SM2', 'undelivered', 2200, 63024), st('SM2', 'delivered', 2300)])
+    t.match(await store.getMessage('SM2'), { status: 'undelivered', errorCode: 63024 }, 'a failure is final')
+    await store.write([{ ...out(null, 3000, 'failed'), errorCode: 63016, errorMessage: 'outside the 24-hour window' } as WriteOp])
+    const msgs = (await store.contactHistory(A, 10)).messages
+    t.match(msgs[0], { sid: null, status: 'failed', errorCode: 63016, errorMessage: 'outside the 24-hour window' }, 'a refused send is kept')
+    t.equal(msgs.length, 3)
+  })
+
+  t.test('purge deletes old calls with their transcript, and old messages; contacts stay', async (t) => {
+    const store = await fresh(t)
+    await store.write([
+      webhook('CAold', 1000), say('CAold', 'i1', 'ancient refund', 0),
+      { op: 'hint', callSid: 'CAold', at: 1001, hintId: 'h1', itemId: 'i1', text: 'hint', superseded: false },
+      { op: 'summary', callSid: 'CAold', at: 1002, summary: 's', intent: 'i', actionItems: [] },
+      webhook('CAnew', 5000), say('CAnew', 'i1', 'recent refund', 0),
+      { op: 'message', at: 1500, sid: 'SMold', direction: 'inbound', from: `whatsapp:${A}`, to: OURS, contactPhone: A, body: 'old', numMedia: 0, status: 'received' },
+      { op: 'message', at: 5500, sid: 'SMnew', direction: 'inbound', from: `whatsapp:${A}`, to: OURS, contactPhone: A, body: 'new', numMedia: 0, status: 'received' },
+    ])
+    await store.updateContact(A, { notes: 'keep me' }, 1)
+    t.same(await store.purge(2000), { calls: 1, messages: 1 })
+    t.equal(await store.getCall('CAold'), undefined)
+    t.same((await store.listCalls({ limit: 10, terms: ['refund'] })).calls.map((c) => c.callSid), ['CAnew'], 'the search index forgot it too')
+    const h = await store.contactHistory(A, 10)
+    t.same(h.messages.map((m) => m.sid), ['SMnew'])
+    t.equal(h.contact?.notes, 'keep me')
+    t.same(await store.purge(2000), { calls: 0, messages: 0 })
+  })
+
+  t.test('an unreachable database is reported as unavailable (retryable), not as a bad query', async (t) => {
+    const { store } = await openStore(engine.unreachableUrl, { migrate: false })
+    t.teardown(() => store.close())
+    await t.rejects(store.write([webhook('CA1', 1)]), { name: 'StoreError', code: 'STORE_UNAVAILABLE' })
+    await t.rejects(store.migrate(), { code: 'STORE_UNAVAILABLE' })
+  })
+
+  t.test('a closed store refuses politely', async (t) => {
+    const db = await engine.create(t)
+    const store = await db.open()
+    await store.close()
+    await store.close()
+    await t.rejects(store.listCalls({ limit: 1 }), { code: 'STORE_CLOSED' })
+  })
+}
