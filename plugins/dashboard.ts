@@ -4,7 +4,7 @@ import helmet from '@fastify/helmet'
 import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 
-const ROOT = fileURLToPath(new URL('../static', import.meta.url))
+const ROOT = fileURLToPath(new URL('../static/', import.meta.url))
 /** What the login page needs; everything else in static/ requires a session. */
 const PUBLIC = new Set(['/login', '/login.html', '/login.js', '/style.css', '/favicon.svg'])
 

@@ -2,7 +2,7 @@
 import { test } from 'tap'
 import { readFileSync } from 'node:fs'
 
-const root = new URL('../..', import.meta.url)
+const root = new URL('../../', import.meta.url)
 const read = (file: string): string => readFileSync(new URL(file, root), 'utf8')
 
 /** `node <flags> src/server.ts` → the flags. */

@@ -18,7 +18,7 @@ import { createTwilioApi } from '../../src/twilio/rest.ts'
 import core from '../../plugins/core.ts'
 import health from '../../plugins/health.ts'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const { version: LOCAL_VERSION } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }
 const EXPECTED_WEBHOOK = `${TEST_BASE_URL}/twilio/inbound`
 const NUMBER_SID = 'PN' + 'ab'.repeat(16)

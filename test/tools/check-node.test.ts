@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const GUARD = join(ROOT, 'tools/check-node.cjs')
 /** The system Node on this machine is v20 (older than TalkHint supports); CI images may not have one. */
 const OLD_NODE = '/usr/bin/node'

@@ -11,7 +11,7 @@ import { buildTestApp, listen, TEST_AUTH_TOKEN, TEST_BASE_URL, TEST_DASHBOARD_TO
 import { callSidFor, HINTS, LOCAL, REMOTE, scriptedCall, scriptSpan } from './call-script.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
-const ARTIFACTS = fileURLToPath(new URL('../../artifacts', import.meta.url))
+const ARTIFACTS = fileURLToPath(new URL('../../artifacts/', import.meta.url))
 const XSS = '<img src=x onerror=alert(1)>'
 const DESKTOP = { width: 1280, height: 800 }
 const PHONE = { width: 390, height: 844 }

@@ -10,7 +10,7 @@ import { buildTestApp, listen, TEST_AUTH_TOKEN, TEST_DASHBOARD_TOKEN } from '../
 import { FAKE_ACCOUNT_SID, startFakeTwilioRest } from '../../../fakes/twilio-rest.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
-const ARTIFACTS = fileURLToPath(new URL('../../artifacts', import.meta.url))
+const ARTIFACTS = fileURLToPath(new URL('../../artifacts/', import.meta.url))
 const XSS = '<img src=x onerror=alert(1)>'
 const A = '+14155550101'
 const B = '+14155550102'
