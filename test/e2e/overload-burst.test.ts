@@ -19,7 +19,7 @@ async function ring (target: ServerTarget, callSid: string): Promise<{ status: n
 t.test('a burst of callers before any stream opens: only MAX_CALLS get AI; a slot whose stream never comes frees after the pre-warm TTL', async (t) => {
   const ai = await startDemoOpenAI({ tokenDelayMs: 5 })
   t.teardown(() => ai.close())
-  const app = await buildTestApp(t, { MAX_CALLS: '2', REALTIME_PREWARM_TTL_MS: '500', OPENAI_API_KEY: ai.apiKey, OPENAI_BASE_URL: ai.url })
+  const app = await buildTestApp(t, { MAX_CALLS: '2', REALTIME_PREWARM_TTL_MS: '2000', OPENAI_API_KEY: ai.apiKey, OPENAI_BASE_URL: ai.url })
   const base = await listen(app)
   const target: ServerTarget = { serverUrl: base, publicBaseUrl: TEST_BASE_URL, authToken: TEST_AUTH_TOKEN }
   const events: CallEvent[] = []
@@ -33,7 +33,7 @@ t.test('a burst of callers before any stream opens: only MAX_CALLS get AI; a slo
   t.notOk((await ring(target, randomSid('CA'))).ai, 'the next caller too is put through without AI')
 
   // Neither admitted call ever streams (say, both callers hung up while ringing): the slots free after the TTL.
-  await new Promise((resolve) => setTimeout(resolve, 700))
+  await new Promise((resolve) => setTimeout(resolve, 2300))
   const later = randomSid('CA')
   const call = await simulateCall({ ...target, callSid: later, speed: 20 })
   t.ok(call.twiml.stream !== undefined, 'AI again once the unused admissions lapsed')
