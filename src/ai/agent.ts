@@ -7,11 +7,12 @@ import { base64ByteLength } from '../twilio/codec.ts'
 import { AgentTools, type AgentToolsOptions, type ToolConfig } from './agent-tools.ts'
 import { AgentTranscripts } from './agent-transcripts.ts'
 import type { CallContext } from './call-context.ts'
-import { agentSessionUpdate, greetingEvent, historyEvents, type RealtimeClientEvent, type RealtimeServerEvent, type SessionConfig, type Turn } from './events.ts'
+import { agentSessionUpdate, greetingEvent, historyEvents, type RealtimeClientEvent, type RealtimeServerEvent, type SessionConfig } from './events.ts'
 import { GapFill, silence } from './gap-fill.ts'
 import { InputTranscripts } from './input-transcripts.ts'
 import { PlaybackLedger } from './playback-ledger.ts'
 import type { ConnectRealtime } from './realtime-connection.ts'
+import { TurnHistory } from './turn-history.ts'
 import { Upstream, type Link, type ReadyKind } from './upstream.ts'
 
 export type AgentConfig = SessionConfig & ToolConfig & {
@@ -55,7 +56,7 @@ export class AgentSession {
   #gap = new GapFill()
   #state: AgentState = 'listening'
   #greeted = false
-  #history: Turn[] = []
+  #history = new TurnHistory(MAX_HISTORY)
   #response: { id: string, audio: boolean } | undefined
   #cancelled: string[] = []
   /** Items of a previous session still playing: the new session cannot truncate them. */
@@ -76,8 +77,9 @@ export class AgentSession {
     this.ctx = o.ctx
     this.#log = o.log
     this.#greeted = o.config.agentGreeting.trim() === ''
-    this.#input = new InputTranscripts(o.ctx, 'caller:', o.callerSpeaker, (text) => this.#remember('user', text))
-    this.#spoken = new AgentTranscripts(o.ctx, () => this.#nowMs(), (text) => this.#remember('assistant', text))
+    this.#input = new InputTranscripts(o.ctx, 'caller:', o.callerSpeaker)
+    // #history reads the transcript events itself: it needs their item ids to keep conversation order.
+    this.#spoken = new AgentTranscripts(o.ctx, () => this.#nowMs(), () => {})
     this.#tools = new AgentTools({
       ...o.tools,
       config: o.config,
@@ -150,11 +152,13 @@ export class AgentSession {
   #onReady (kind: ReadyKind): void {
     if (kind !== 'first') {
       // A fresh session knows nothing: give it the conversation so far, then carry on.
-      for (const event of historyEvents(this.#history)) this.upstream.send(event)
+      this.#history.sessionReplaced(kind === 'reconnect')
+      const turns = this.#history.turns()
+      for (const event of historyEvents(turns)) this.upstream.send(event)
       this.#response = undefined
       this.#foreign = new Set(this.#ledger.ids())
       if (this.#state === 'thinking') this.#setState('listening')
-      this.#log.info({ kind, turns: this.#history.length }, 'realtime session replaced; transcript re-injected')
+      this.#log.info({ kind, turns: turns.length, pending: this.#history.pending }, 'realtime session replaced; transcript re-injected')
     }
     this.#maybeGreet()
   }
@@ -167,6 +171,7 @@ export class AgentSession {
   }
 
   #onEvent (event: RealtimeServerEvent, link: Link): void {
+    this.#history.observe(event, this.upstream.isActive(link))
     if (this.#input.handle(event, link)) {
       if (event.type === 'input_audio_buffer.speech_started' && this.upstream.isActive(link)) this.#bargeIn()
       else if (event.type === 'input_audio_buffer.speech_stopped' && this.upstream.isActive(link)) {
@@ -335,11 +340,6 @@ export class AgentSession {
     if (state === this.#state) return
     this.#state = state
     this.ctx.publish({ type: 'agent.state', callSid: this.ctx.callSid, at: this.ctx.now(), state })
-  }
-
-  #remember (role: Turn['role'], text: string): void {
-    this.#history.push({ role, text })
-    if (this.#history.length > MAX_HISTORY) this.#history.shift()
   }
 
   #giveUp (reason: string): void {

@@ -69,9 +69,7 @@ t.test('agent: after a dropped upstream the transcript is re-injected and the gr
   call.stop()
 })
 
-t.test('agent: the re-injected history keeps spoken order when VAD\'s auto-response finishes before the caller\'s transcription', {
-  todo: 'agent.ts remembers turns when their transcript completes (#remember), so the reply lands before the question it answered',
-}, async (t) => {
+t.test('agent: the re-injected history keeps spoken order when VAD\'s auto-response finishes before the caller\'s transcription', async (t) => {
   const h = await realtimeHarness(t)
   const call = await h.call({ callSid: callSid(), mode: 'agent' })
   const first = await h.fake.waitForConnection()
