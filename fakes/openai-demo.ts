@@ -81,6 +81,7 @@ export async function startDemoOpenAI (opts: { port?: number, tokenDelayMs?: num
     record: false,
     http: responses.listener,
     transcribe: (_conn: FakeRealtimeConnection, seconds: number) => guessSentence(seconds) ?? `(demo transcript: ${seconds.toFixed(1)} s of speech)`,
+    transcribeCommit: (_conn: FakeRealtimeConnection, _itemId: string, seconds: number) => guessSentence(seconds) ?? `(demo transcript: ${seconds.toFixed(1)} s of speech)`,
   })
   await realtime.listen(opts.port ?? 0)
   return {

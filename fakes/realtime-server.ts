@@ -384,7 +384,8 @@ export class FakeRealtimeConnection {
     this.appendCount++
     if (this.#server.record) this.appended.push(audio)
     this.#server.onAppend?.(this, audio)
-    if (this.#server.auto) this.#autoVad(audio, bytes)
+    // With turn_detection null the API never ends a turn by itself: only the client's commit does.
+    if (this.#server.auto && this.#turnDetection() !== null) this.#autoVad(audio, bytes)
     if (this.#server.echo && this.kind === 'realtime') {
       if (this.#echo === undefined) {
         this.#echo = { responseId: this.#server.nextId('resp'), itemId: this.#server.nextId('item') }
