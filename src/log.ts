@@ -36,6 +36,16 @@ export function maskPhonesIn (text: string): string {
   return text.replace(PHONE, (m) => maskPhone(m))
 }
 
+/**
+ * Masks the phone numbers in a request URL (a click-to-call leg's `?to=`, a contact page's path): any run of
+ * digits after `+` or `%2B`, and the whole value of a phone-named query parameter. CallSids have no `+`.
+ */
+export function maskPhonesInUrl (url: string): string {
+  const q = url.indexOf('?')
+  const query = q < 0 ? '' : url.slice(q).replace(/([?&](?:to|from|phone|number)=)([^&#]*)/gi, (_, k: string, v: string) => k + maskPhone(v))
+  return (q < 0 ? url : url.slice(0, q) + query).replace(/(?:\+|%2B)\d{5,}/gi, (m) => maskPhone(m))
+}
+
 /** Keys whose values are phone numbers wherever they appear in a log object. */
 const PHONE_KEYS = ['from', 'to', 'From', 'To', 'Caller', 'Called', 'phone', 'operatorPhone', 'twilioPhoneNumber']
 
@@ -58,13 +68,14 @@ export function loggerOptions (opts: LogOptions): LoggerOptions {
   ]
   const paths = opts.logPhoneNumbers
     ? secretPaths
-    : [...secretPaths, ...PHONE_KEYS, ...PHONE_KEYS.map((k) => `*.${k}`)]
+    : [...secretPaths, 'req.url', ...PHONE_KEYS, ...PHONE_KEYS.map((k) => `*.${k}`)]
   return {
     level: opts.level,
     redact: {
       paths,
       censor: (value: unknown, path: string[]) => {
         const key = path[path.length - 1] ?? ''
+        if (key === 'url' && typeof value === 'string') return maskPhonesInUrl(value)
         if (PHONE_KEYS.includes(key) && typeof value === 'string') return maskPhonesIn(value)
         return '[redacted]'
       },

@@ -1,7 +1,7 @@
 import t from 'tap'
 import pino from 'pino'
 import { Writable } from 'node:stream'
-import { loggerOptions, maskPhone, maskPhonesIn } from '../../src/log.ts'
+import { loggerOptions, maskPhone, maskPhonesIn, maskPhonesInUrl } from '../../src/log.ts'
 
 function capture (logPhoneNumbers: boolean): { log: pino.Logger, lines: () => Array<Record<string, unknown>> } {
   const chunks: string[] = []
@@ -33,4 +33,14 @@ t.test('redacts secrets, signatures and cookies', async (t) => {
   log.info({ req: { headers: { authorization: 'Bearer s3cret', cookie: 'th_session=abc', 'x-twilio-signature': 'sig=' } }, config: { openaiApiKey: 'sk-123', twilioAuthToken: 'tt' }, apiKey: 'sk-456' }, 'x')
   const text = JSON.stringify(lines()[0])
   for (const secret of ['s3cret', 'th_session=abc', 'sig=', 'sk-123', '"tt"', 'sk-456']) t.notOk(text.includes(secret), `${secret} is not logged`)
+})
+
+t.test('request URLs: a click-to-call leg\'s ?to= and a number in a path are masked; CallSids are not', async (t) => {
+  const { log, lines } = capture(false)
+  log.info({ req: { method: 'POST', url: '/twilio/outbound?to=%2B1999123456789ZZ' } }, 'incoming request')
+  log.info({ req: { method: 'GET', url: '/api/contacts/+14155550123/calls?callSid=CA0123456789abcdef0123456789abcdef' } }, 'incoming request')
+  const [a, b] = lines() as Array<{ req: { url: string } }>
+  t.equal(a.req.url, '/twilio/outbound?to=***6789', 'the whole to= value, junk included')
+  t.equal(b.req.url, '/api/contacts/***0123/calls?callSid=CA0123456789abcdef0123456789abcdef')
+  t.equal(maskPhonesInUrl('/healthz'), '/healthz')
 })
