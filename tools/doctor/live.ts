@@ -24,8 +24,10 @@ export type Probe =
 const CLOSE_GRACE_MS = 1000
 
 /** Which setting an API `param` points at, so the fix names what to change. */
-export function settingFor (param: string | undefined): string | undefined {
+export function settingFor (param: string | undefined, kind: 'transcription' | 'realtime' = 'realtime'): string | undefined {
   if (param === undefined) return undefined
+  // A transcription session's turn mode follows TRANSCRIBE_TURNS (or the model's default); the agent's is TURN_DETECTION.
+  if (kind === 'transcription' && /turn_detection/.test(param)) return 'TRANSCRIBE_TURNS (or TRANSCRIBE_MODEL)'
   if (/transcription\.model/.test(param)) return 'TRANSCRIBE_MODEL'
   if (/transcription\.language/.test(param)) return 'LANGUAGE'
   if (/turn_detection/.test(param)) return 'TURN_DETECTION'
@@ -74,7 +76,7 @@ export function probeSession (connect: ConnectRealtime, target: RealtimeTarget, 
       },
       onError: (err) => {
         const status = handshakeStatus(err)
-        if (status !== undefined && status < 500) settle({ outcome: 'refused', ms: ms(), message: `the handshake was answered with HTTP ${status}${status === 401 ? ' (the API key was not accepted)' : ''}` })
+        if (status !== undefined && status < 500) settle({ outcome: 'refused', ms: ms(), message: `the handshake was answered with HTTP ${status}${status === 401 ? ' (the API key was not accepted)' : ''}`, ...(status === 401 || status === 403 ? { code: 'invalid_api_key' } : {}) })
         else settle({ outcome: 'error', ms: ms(), message: err.message })
       },
       onClose: (code, reason) => {
@@ -162,14 +164,17 @@ function describe (p: Probe): string {
 const worst = (probes: readonly Probe[]): Probe => probes.find((p) => p.outcome === 'refused') ?? probes.find((p) => p.outcome === 'error') ?? probes[0] as Probe
 
 /** `fixSetting` is what to change; for a session, the refused `param` may name a more precise one. */
-function result (id: CheckId, title: string, labelled: ReadonlyArray<readonly [string, Probe]>, what: string, fixSetting: string, session = false): CheckResult {
+function result (id: CheckId, title: string, labelled: ReadonlyArray<readonly [string, Probe]>, what: string, fixSetting: string, session?: 'transcription' | 'realtime'): CheckResult {
   const probes = labelled.map(([, p]) => p)
   const bad = worst(probes)
   const data = { probes: labelled.map(([label, p]) => ({ label, ...p })) }
   if (bad.outcome === 'accepted') {
     return { id, title, status: 'pass', message: `${what}: accepted (${probes.map((p) => `${p.ms} ms`).join(', ')})`, data }
   }
-  const setting = bad.outcome === 'refused' && session ? settingFor(bad.param) ?? fixSetting : fixSetting
+  const keyRefused = bad.outcome === 'refused' && (bad.code === 'invalid_api_key' || /^HTTP 40[13]\b/.test(bad.message))
+  const setting = keyRefused
+    ? 'OPENAI_API_KEY'
+    : bad.outcome === 'refused' && session !== undefined ? settingFor(bad.param, session) ?? fixSetting : fixSetting
   const details = labelled.length > 1 ? labelled.map(([label, p]) => `${label}: ${describe(p)}`) : undefined
   return {
     id,
@@ -204,10 +209,10 @@ export async function runLiveChecks (config: Config, deps: LiveDeps | undefined,
   ])
   return [
     result('openai-assist', 'OpenAI assist sessions', [['inbound track', inbound], ['outbound track', outbound]],
-      `2 transcription sessions (TRANSCRIBE_MODEL=${config.transcribeModel})`, 'TRANSCRIBE_MODEL', true),
+      `2 transcription sessions (TRANSCRIBE_MODEL=${config.transcribeModel})`, 'TRANSCRIBE_MODEL', 'transcription'),
     agent === undefined
       ? { id: 'openai-agent', title: 'OpenAI agent session', status: 'skip', message: `MODE=${config.mode} opens no agent session (set MODE=agent to check REALTIME_MODEL=${config.realtimeModel})` }
-      : result('openai-agent', 'OpenAI agent session', [['agent', agent]], `realtime session (REALTIME_MODEL=${config.realtimeModel}, VOICE=${config.voice})`, 'REALTIME_MODEL', true),
+      : result('openai-agent', 'OpenAI agent session', [['agent', agent]], `realtime session (REALTIME_MODEL=${config.realtimeModel}, VOICE=${config.voice})`, 'REALTIME_MODEL', 'realtime'),
     result('openai-hint', 'OpenAI hint model', [['hint', hint]], `streamed Responses request (HINT_MODEL=${config.hintModel})`, 'HINT_MODEL'),
     result('openai-summary', 'OpenAI summary model', [['summary', summary]], `JSON-schema Responses request (SUMMARY_MODEL=${config.summaryModel})`, 'SUMMARY_MODEL'),
   ]

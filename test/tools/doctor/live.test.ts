@@ -88,6 +88,7 @@ t.test('a wrong key: the handshake and the Responses API both refuse it', async 
   t.match(byId(checks, 'openai-assist').details, ['inbound track: refused: the handshake was answered with HTTP 401', 'outbound track: refused'])
   t.match(byId(checks, 'openai-agent').message, /MODE=assist opens no agent session/)
   t.match(byId(checks, 'openai-hint').message, /refused: HTTP 401: Incorrect API key provided/)
+  for (const id of ['openai-assist', 'openai-hint', 'openai-summary']) t.match(byId(checks, id).fix, /change OPENAI_API_KEY/, `${id}: the fix names the key, not the model`)
   t.equal(fake.connections.length, 0)
 })
 
@@ -135,6 +136,7 @@ t.test('a refused param names the setting behind it', async (t) => {
   t.equal(settingFor('session.audio.input.transcription.model'), 'TRANSCRIBE_MODEL')
   t.equal(settingFor('session.audio.input.transcription.language'), 'LANGUAGE')
   t.equal(settingFor('session.audio.input.turn_detection'), 'TURN_DETECTION')
+  t.equal(settingFor('session.audio.input.turn_detection', 'transcription'), 'TRANSCRIBE_TURNS (or TRANSCRIBE_MODEL)', 'a transcription session: its own turn setting')
   t.equal(settingFor('session.audio.output.voice'), 'VOICE')
   t.equal(settingFor('session.model'), 'REALTIME_MODEL')
   t.equal(settingFor('session.tools'), undefined)
