@@ -11,9 +11,12 @@ const OWNER = '127.0.0.3'
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 /** A loaded test machine must not turn requests into under-pressure 503s: these tests count answers exactly. */
 const CALM = { MAX_EVENT_LOOP_DELAY_MS: '60000' }
+/** A stopped clock: a backoff cannot lapse mid-test however slowly a loaded machine answers. */
+const START = Date.now()
+const FROZEN = { now: () => START }
 
 t.test('100 wrong tokens behind 10 forged X-Forwarded-For addresses leave the owner working everywhere', async (t) => {
-  const app = await buildTestApp(t, CALM)
+  const app = await buildTestApp(t, CALM, FROZEN)
   const base = await listen(app)
   const statuses: number[] = []
   for (let i = 0; i < 100; i++) {
@@ -42,7 +45,7 @@ t.test('100 wrong tokens behind 10 forged X-Forwarded-For addresses leave the ow
 })
 
 t.test('TRUST_PROXY=fly: the client is Fly-Client-IP; X-Forwarded-For is ignored', async (t) => {
-  const app = await buildTestApp(t, { ...CALM, TRUST_PROXY: 'fly' })
+  const app = await buildTestApp(t, { ...CALM, TRUST_PROXY: 'fly' }, FROZEN)
   const base = await listen(app)
   for (let i = 0; i < 5; i++) await login(base, `wrong-${i}`, ATTACKER, { 'fly-client-ip': '203.0.113.66', 'x-forwarded-for': `198.51.100.${i}` })
   const blocked = await login(base, 'wrong-6', ATTACKER, { 'fly-client-ip': '203.0.113.66', 'x-forwarded-for': '198.51.100.200' })
@@ -57,7 +60,7 @@ t.test('one log line per address per window, not one per guess', async (t) => {
   const lines: Array<{ msg: string, address?: string }> = []
   const { default: pino } = await import('pino')
   const logger = pino({ level: 'info' }, { write: (s: string) => { lines.push(JSON.parse(s) as { msg: string }) } })
-  const app = await buildTestApp(t, CALM, { loggerInstance: logger })
+  const app = await buildTestApp(t, CALM, { ...FROZEN, loggerInstance: logger })
   const base = await listen(app)
   for (let i = 0; i < 40; i++) await login(base, `wrong-${i}`, ATTACKER)
   const auth = lines.filter((l) => l.msg.startsWith('dashboard auth'))
