@@ -126,7 +126,7 @@ export function createShutdown (deps: ShutdownDeps): Shutdown {
       done('settle', { settled, unsettled: deps.unsettled() }, settled ? 'last calls settled (final status and summary in)' : 'stopped waiting for the last calls\' status callbacks or summaries')
     } else {
       // Calls cut at the timeout go on without us (an assist call keeps its <Dial>): their status may come much later.
-      done('settle', { settled, unsettled: deps.unsettled() }, 'not waiting for status callbacks: the budget is spent')
+      done('settle', { settled, unsettled: deps.unsettled() }, budgetMs === 0 ? 'closing without a drain: not waiting for status callbacks' : 'not waiting for status callbacks: the budget is spent')
     }
     await run('summaries', SUMMARY_GRACE_MS)
     done('summaries', {}, 'hints stopped, summaries finished')
