@@ -6,9 +6,6 @@ import { loadPlaybook } from '../src/ai/playbook.ts'
 import { createHintEngine } from '../src/ai/hints.ts'
 import { createSummaryEngine } from '../src/ai/summary.ts'
 
-/** How long shutdown waits for summaries of the calls it just ended before abandoning them. */
-const SUMMARY_GRACE_MS = 3000
-
 const hints: FastifyPluginAsync = async (app) => {
   const { config, bus } = app
   const log = app.log.child({ part: 'hints' })
@@ -23,14 +20,11 @@ const hints: FastifyPluginAsync = async (app) => {
   const summaryEngine = createSummaryEngine({ client, model: config.summaryModel, bus, log: app.log.child({ part: 'summary' }), now: app.now })
   log.info({ hintModel: config.hintModel, summaryModel: config.summaryModel, playbook: playbook.source }, 'live hints and post-call summaries on')
 
-  // preClose runs after media-stream's (registration order), so the calls it ends get their
-  // summaries published while storage is still open (storage closes in onClose).
-  const shutdown = async (): Promise<void> => {
+  // Shutdown step 4 (src/shutdown.ts): after the last streams ended, before storage closes.
+  app.shutdown.on('summaries', async (graceMs) => {
     hintEngine.close()
-    await summaryEngine.close(SUMMARY_GRACE_MS)
-  }
-  app.addHook('preClose', shutdown)
-  app.addHook('onClose', shutdown)
+    await summaryEngine.close(graceMs)
+  })
 }
 
-export default fp(hints, { name: 'hints', dependencies: ['core'] })
+export default fp(hints, { name: 'hints', dependencies: ['core', 'shutdown'] })

@@ -95,8 +95,8 @@ const mediaStream: FastifyPluginAsync = async (app) => {
     app.get(url, { websocket: true, preValidation: verify }, handler)
   }
 
-  // Shutdown: end live streams with 1001 so handlers release upstream sockets in order.
-  app.addHook('preClose', async () => {
+  // Shutdown step 3 (src/shutdown.ts): end the streams still open with 1001; each publishes its call.stopped.
+  app.shutdown.on('end-streams', () => {
     for (const entry of live) {
       entry.closedByUs = true
       entry.session.finish('shutdown')

@@ -45,14 +45,12 @@ const realtime: FastifyPluginAsync = async (app) => {
     if (event.type === 'call.webhook' && event.ai) bridge.prewarm(event)
   })
 
-  // Live calls end first (media-stream's preClose), then every upstream socket still open.
-  const shutdown = async (): Promise<void> => {
+  // Shutdown step 3 (src/shutdown.ts), after the streams ended: every upstream socket still open, and no new one.
+  app.shutdown.on('end-ai', () => {
     unsubscribe()
     stopUsing()
     bridge.close()
-  }
-  app.addHook('preClose', shutdown)
-  app.addHook('onClose', shutdown)
+  })
 }
 
-export default fp(realtime, { name: 'realtime', dependencies: ['core', 'metrics'] })
+export default fp(realtime, { name: 'realtime', dependencies: ['core', 'metrics', 'shutdown'] })

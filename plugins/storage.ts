@@ -32,7 +32,7 @@ const storage: FastifyPluginAsync = async (app) => {
   })
   app.decorate('store', service.store)
   app.decorate('recorder', service.recorder)
-  // onClose runs after the media sockets closed in preClose: their last events are already queued.
+  // onClose runs after shutdown steps 1–4 (src/shutdown.ts): the last calls' events are queued, and flushed here.
   app.addHook('onClose', async () => service.close())
 }
 

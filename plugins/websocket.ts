@@ -14,7 +14,8 @@ const plugin: FastifyPluginAsync = async (app) => {
       perMessageDeflate: false,
       handleProtocols: (protocols) => protocols.has(TWILIO_SUBPROTOCOL) ? TWILIO_SUBPROTOCOL : false,
     },
-    // On shutdown every socket still open is told why (1001 going away), not closed with no code.
+    // Shutdown step 5 (src/shutdown.ts): every socket still open (dashboards; media streams ended in step 3) is
+    // told why (1001 going away), not closed with no code.
     preClose: async function (this: FastifyInstance) {
       for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down')
     },

@@ -6,6 +6,7 @@ import { loggerOptions } from './log.ts'
 import { fastifyTrustProxy } from './auth.ts'
 import type { TwilioApi } from './twilio/rest.ts'
 import core from '../plugins/core.ts'
+import shutdown from '../plugins/shutdown.ts'
 import websocket from '../plugins/websocket.ts'
 import health from '../plugins/health.ts'
 import pressure from '../plugins/pressure.ts'
@@ -65,6 +66,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   })
 
   await app.register(core, { config, now: deps.now, twilioApi: deps.twilioApi })
+  await app.register(shutdown) // first preClose hook: the shutdown order (src/shutdown.ts) runs before any plugin closes
   await app.register(websocket)
   await app.register(health)
   await app.register(pressure)

@@ -3,9 +3,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { loggerOptions } from './log.ts'
-
-/** Most time spent, after the last stream ended, waiting for the last calls' status callbacks and summaries. */
-const SETTLE_MAX_MS = 20_000
+import { AFTER_BUDGET_MS } from './shutdown.ts'
 
 let config: Config
 try {
@@ -22,27 +20,17 @@ const app = await buildApp(config, {
   logger: loggerOptions({ level: config.logLevel, logPhoneNumbers: config.logPhoneNumbers, pretty: process.stdout.isTTY === true }),
 })
 
-// Deploys send SIGTERM (fly.toml kill_signal): fail /healthz at once, answer new calls without
-// AI, let live calls finish up to DRAIN_TIMEOUT_S, then close everything in order. A second
-// signal, or the grace delay running out, exits at once.
-closeWithGrace({ delay: (config.drainTimeoutS + 15) * 1000 }, async ({ signal, err }) => {
+// Deploys send SIGTERM (fly.toml kill_signal): app.drain runs the shutdown order (src/shutdown.ts,
+// docs/shutdown.md) within DRAIN_TIMEOUT_S, then closes. A second signal, or the grace delay running
+// out, exits at once.
+closeWithGrace({ delay: config.drainTimeoutS * 1000 + AFTER_BUDGET_MS }, async ({ signal, err }) => {
   if (err !== undefined) {
     app.log.error({ err }, 'fatal error, closing')
-  } else {
-    app.lifecycle.startDrain()
-    const live = app.calls.size
-    app.log.info({ signal, liveCalls: live, drainTimeoutS: config.drainTimeoutS }, 'draining: new calls get no AI; waiting for live calls to end')
-    const deadline = Date.now() + config.drainTimeoutS * 1000
-    const drained = await app.calls.whenEmpty(config.drainTimeoutS * 1000)
-    app.log.info({ drained, liveCalls: app.calls.size }, drained ? 'all calls ended; shutting down' : 'drain timeout reached; closing remaining calls')
-    if (drained) {
-      // Twilio posts each call's final status just after it ends, and summaries take a few seconds more:
-      // still within the drain budget, keep serving until they are in (a closed server would answer 503).
-      const settled = await app.lifecycle.whenSettled(Math.min(deadline - Date.now(), SETTLE_MAX_MS))
-      app.log.info({ settled, unsettled: app.lifecycle.unsettled }, settled ? 'last calls settled (final status and summary in)' : 'stopped waiting for the last calls\' status callbacks or summaries')
-    }
+    await app.close()
+    return
   }
-  await app.close()
+  app.log.info({ signal }, 'shutdown signal')
+  await app.drain(config.drainTimeoutS * 1000)
 })
 
 await app.listen({ port: config.port, host: config.host })

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { TEST_AUTH_TOKEN, TEST_BASE_URL, TEST_DASHBOARD_TOKEN, form, twilioSignature } from '../helpers.ts'
 import { mediaFrame, openMedia, opened, startFrame, stopFrame } from '../media-helpers.ts'
 import { parseTwiml, verbs } from '../twiml-xml.ts'
+import { SHUTDOWN_STEPS } from '../../src/shutdown.ts'
 
 const SERVER = new URL('../../src/server.ts', import.meta.url).pathname
 
@@ -98,23 +99,21 @@ t.test('SIGTERM drains: healthz 503, new calls without AI, live calls finish unc
   t.same(await health.json(), { status: 'draining' })
   t.same(verbs(parseTwiml(await webhook(srv.base))), ['Dial'], 'during the drain: a plain dial to the operator')
 
-  // The live calls keep streaming for a while after the signal and are not cut.
+  // The live calls keep streaming after the signal; the stats at their stop (below) show none was cut.
   pump(100)
-  await new Promise((resolve) => setTimeout(resolve, 300))
-  t.ok(calls.every((c) => c.ws.readyState === c.ws.OPEN), 'live calls still connected')
   pump(50)
   for (const c of calls) c.ws.send(stopFrame(c.sid, `MZ${c.sid}`))
 
-  // Twilio posts each call's final status just after the call ends: the server is still there to take it.
+  // Twilio posts each call's final status a moment after the call ends: the server is still there to take it.
   await until(() => srv.logs.some((l) => l.msg === 'all calls ended; shutting down'))
   await new Promise((resolve) => setTimeout(resolve, 500))
-  t.equal(srv.child.exitCode, null, 'still serving while the last calls\' final status is due')
   for (const c of calls) {
     const res = await status(srv.base, c.sid, 'completed')
     t.equal(res.status, 204, `${c.sid}: final status callback accepted during the drain`)
   }
   t.equal(await srv.exited, 0, 'exits cleanly once the calls ended and settled, long before the timeout')
   t.ok(srv.logs.some((l) => l.msg === 'last calls settled (final status and summary in)'))
+  t.same(srv.logs.filter((l) => l.part === 'shutdown').map((l) => l.step), SHUTDOWN_STEPS, 'the signal ran every shutdown step once, in order')
   const stops = srv.logs.filter((l) => l.msg === 'media stream stopped')
   t.equal(stops.length, 2)
   for (const s of stops) {
