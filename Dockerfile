@@ -16,5 +16,5 @@ USER node
 EXPOSE 8080
 ARG GIT_COMMIT
 ENV GIT_COMMIT=${GIT_COMMIT}
-# The same Node flags as `npm start` (package.json): a fixed 32 MB young generation (README "Benchmarks").
+# The same Node flags as `npm start` (package.json): a fixed 32 MB young generation (docs/operations.md, "Memory").
 CMD ["node", "--min-semi-space-size=16", "--max-semi-space-size=16", "src/server.ts"]

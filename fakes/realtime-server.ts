@@ -1,7 +1,7 @@
 /**
  * A local fake of the OpenAI Realtime API (GA) over WebSocket, for tests and benchmarks.
  *
- * Protocol notes (from ../shared/PROTOCOL.md part C and the openai 7.57 types in
+ * Protocol notes (from docs/protocol.md C and the openai 7.57 types in
  * node_modules/openai/resources/realtime/realtime.d.ts; ⚠️ = our reading, not an OpenAI page):
  * - Handshake: `GET /v1/realtime?model=<model>` opens a realtime (speech-to-speech) session;
  *   `GET /v1/realtime?intent=transcription` (no model) opens a transcription-only session.
@@ -55,7 +55,7 @@
  *   audio_end_ms above the item's audio length is an error (invalid_value ⚠️ wording), otherwise
  *   `conversation.item.truncated`.
  * - Session end: `expire()` sends error code `session_expired` ("…maximum duration of 60 minutes")
- *   and closes with 1001 (observed behaviour, PROTOCOL.md C). `drop()` kills the TCP connection.
+ *   and closes with 1001 (observed behaviour, docs/protocol.md C). `drop()` kills the TCP connection.
  * - Bench only (not an API behaviour): `echo: true` answers every append of a realtime session
  *   with one `response.output_audio.delta` carrying the same payload.
  */
@@ -324,7 +324,7 @@ export class FakeRealtimeConnection {
     this.send({ type: 'error', error })
   }
 
-  /** At the start of each response (the API reference: tokens reserved for its output), the budgets left (PROTOCOL.md C). */
+  /** At the start of each response (the API reference: tokens reserved for its output), the budgets left (docs/protocol.md C). */
   #rateLimits (): void {
     this.send({ type: 'rate_limits.updated', rate_limits: [{ name: 'requests', limit: 5000, remaining: 4999, reset_seconds: 0.012 }, { name: 'tokens', limit: 40000, remaining: 39000, reset_seconds: 1.5 }] })
   }

@@ -19,7 +19,7 @@ export interface MediaCallOptions {
   readonly tracks?: Array<'inbound' | 'outbound'>
   /**
    * How the audio the app sends back "plays", which decides when marks are echoed (as Twilio does,
-   * PROTOCOL.md A2/A3: a mark once the audio before it has played, at once if nothing is buffered;
+   * docs/protocol.md A2/A3: a mark once the audio before it has played, at once if nothing is buffered;
    * every outstanding mark on `clear`). A number: real time at that speed (default 1). `'manual'`:
    * the playback clock moves only with `advancePlayback(ms)`.
    */

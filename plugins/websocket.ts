@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import websocket from '@fastify/websocket'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 
-/** Twilio may offer this subprotocol; we echo it only when offered (PROTOCOL.md A4, RFC 6455). */
+/** Twilio may offer this subprotocol; we echo it only when offered (docs/protocol.md A4, RFC 6455). */
 export const TWILIO_SUBPROTOCOL = 'audio.twilio.com'
 
 const plugin: FastifyPluginAsync = async (app) => {

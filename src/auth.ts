@@ -20,7 +20,7 @@ export function bearerToken (header: string | undefined): string | undefined {
 /**
  * Dashboard sessions are stateless, signed cookies: `<expires base36>.<random id>.<HMAC-SHA256>`,
  * keyed by a key derived from DASHBOARD_TOKEN. Why signed rather than ids kept in memory: a deploy
- * restarts the process and several instances (issue 6) may serve one dashboard; a signed session
+ * restarts the process and several instances may serve one dashboard; a signed session
  * survives both with no shared store, while rotating DASHBOARD_TOKEN still ends every session.
  * Logout revokes the id on the instance that handled it (until expiry) and clears the cookie.
  */

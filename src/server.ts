@@ -10,7 +10,7 @@ try {
   config = loadConfig(process.env)
 } catch (err) {
   if (err instanceof ConfigError) {
-    process.stderr.write(`TalkHint cannot start.\n${err.message}\nSee README.md ("Configuration") or .env.example.\n`)
+    process.stderr.write(`TalkHint cannot start.\n${err.message}\nSee docs/configuration.md or .env.example.\n`)
     process.exit(78) // EX_CONFIG
   }
   throw err

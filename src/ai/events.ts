@@ -12,9 +12,9 @@ import { transcribeTurns } from './turn-modes.ts'
 
 export type { ConversationItem, RealtimeClientEvent, RealtimeServerEvent }
 
-// GA shapes only (PROTOCOL.md C): `audio.input/output.format` objects, `output_modalities`,
+// GA shapes only (docs/protocol.md C): `audio.input/output.format` objects, `output_modalities`,
 // `session.type`. The beta names (input_audio_format, top-level voice, modalities) are refused
-// by the API since the beta interface was removed.
+// by the GA API.
 
 /** Where a connection goes: a model session (agent) or a transcription-only session (assist). */
 export type RealtimeTarget = { readonly model: string } | { readonly intent: 'transcription' }

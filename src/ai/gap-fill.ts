@@ -1,6 +1,6 @@
 /** Fills holes in Twilio's media timestamps with μ-law silence so upstream audio time stays call time. */
 
-/** μ-law silence is 0xFF; 8 bytes per ms at 8 kHz. OpenAI's Twilio transport does the same (PROTOCOL.md A2). */
+/** μ-law silence is 0xFF; 8 bytes per ms at 8 kHz. OpenAI's Twilio transport does the same (docs/protocol.md A2). */
 const SILENCE_BYTE = 0xff
 /** A hole longer than this is filled only up to it (a stream that stalled for minutes is not replayed as silence). */
 export const MAX_FILL_MS = 10_000

@@ -15,7 +15,7 @@ const MAX_TURNS = 16
 const MAX_ITEMS = 64
 
 /**
- * Deltas are joined on `item_id` (order across turns is not guaranteed, PROTOCOL.md C); finals
+ * Deltas are joined on `item_id` (order across turns is not guaranteed, docs/protocol.md C); finals
  * go through the call's spoken-order queue. Times are call-relative, from the session's audio
  * offsets plus the call time of the link's first byte.
  */

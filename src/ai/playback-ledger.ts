@@ -28,7 +28,7 @@ const MARK_EVERY_BYTES = MARK_EVERY_MS * 8
 
 /**
  * Items play in the order they were sent. Twilio echoes a mark once the audio before it has
- * played, and also echoes every outstanding mark when we send `clear` (PROTOCOL.md A2), so
+ * played, and also echoes every outstanding mark when we send `clear` (docs/protocol.md A2), so
  * echoes are only trusted until the ledger is cleared for a barge-in.
  */
 export class PlaybackLedger {

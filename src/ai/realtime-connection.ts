@@ -40,7 +40,7 @@ export const MAX_EVENT_BYTES = 16 * 1024 * 1024
 /**
  * The production connector: `OpenAIRealtimeWS` on the given client (its OPENAI_BASE_URL and key).
  * The SDK always dials `wss:`; when the base URL is plain `http://` (a local fake, a sidecar
- * proxy) we hand `ws` a plain TCP socket to the same host and port (PROTOCOL.md C, option a).
+ * proxy) we hand `ws` a plain TCP socket to the same host and port (docs/protocol.md C).
  */
 export function createSdkConnect (client: OpenAI): ConnectRealtime {
   const base = new URL(client.baseURL)
@@ -58,7 +58,7 @@ export function createSdkConnect (client: OpenAI): ConnectRealtime {
     const socket = rt.socket
     let closed = false
     // Frames are read here rather than through the SDK's emitter, which parses and re-dispatches
-    // every event (5–14 % of the server's CPU at 300 agent calls, bench/bridge). The SDK still
+    // every event: a real cost per audio frame (docs/benchmarks.md). The SDK still
     // builds the URL and headers, opens, sends and closes; its transport errors still arrive below.
     for (const listener of socket.listeners('message')) socket.off('message', listener as () => void)
     socket.on('message', (data: Buffer) => {
@@ -66,7 +66,7 @@ export function createSdkConnect (client: OpenAI): ConnectRealtime {
       if (event instanceof Error) h.onError(event)
       else h.onEvent(event)
     })
-    // The SDK reports API `error` events here too (none now: it no longer reads the frames).
+    // The SDK reports API `error` events here too (none here: it does not read the frames).
     rt.on('error', (err) => { if ((err as { error?: unknown }).error === undefined) h.onError(err) })
     socket.on('open', () => h.onOpen())
     socket.on('close', (code, reason) => {

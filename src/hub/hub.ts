@@ -6,7 +6,7 @@ import { HubState, type StateOptions } from './state.ts'
 
 /**
  * Where the hub's call events come from. The in-process bus (`app.bus`) is one; a Redis fan-out
- * (several instances, issue 6) is another: it subscribes to the local bus, republishes to Redis,
+ * (several instances) is another: it subscribes to the local bus, republishes to Redis,
  * and hands the hub local and remote events alike through this same interface.
  */
 export interface CallEventSource {

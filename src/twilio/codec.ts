@@ -41,7 +41,7 @@ export const MAX_MESSAGE_BYTES = 64 * 1024
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 const str = (o: Obj, k: string): string | undefined => typeof o[k] === 'string' ? o[k] as string : undefined
-/** Twilio sends numbers as strings; accept a JSON number too (tolerant reading, PROTOCOL.md A2). */
+/** Twilio sends numbers as strings; accept a JSON number too (tolerant reading, docs/protocol.md A2). */
 const num = (o: Obj, k: string): number | undefined => {
   const v = o[k]
   const n = typeof v === 'string' && v !== '' ? Number(v) : typeof v === 'number' ? v : NaN
@@ -181,7 +181,7 @@ export interface TwilioEncoder {
   clear (): string
 }
 
-/** Builds the encoder for a stream. Payloads are base64 μ-law with no WAV header (PROTOCOL.md A3). */
+/** Builds the encoder for a stream. Payloads are base64 μ-law with no WAV header (docs/protocol.md A3). */
 export function createTwilioEncoder (streamSid: string): TwilioEncoder {
   const sid = JSON.stringify(streamSid)
   const mediaPrefix = `{"event":"media","streamSid":${sid},"media":{"payload":"`

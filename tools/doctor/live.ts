@@ -183,7 +183,7 @@ function result (id: CheckId, title: string, labelled: ReadonlyArray<readonly [s
     message: `${what}: ${describe(bad)}`,
     ...(details !== undefined ? { details } : {}),
     fix: bad.outcome === 'refused'
-      ? `Calls send exactly this, so they would fail the same way: change ${setting} (README "Models" lists current models), then run npm run doctor -- --live again.`
+      ? `Calls send exactly this, so they would fail the same way: change ${setting} (docs/configuration.md "Models" lists current models), then run npm run doctor -- --live again.`
       : 'Check OPENAI_BASE_URL, this machine\'s internet access and https://status.openai.com, then run the doctor again.',
     data,
   }

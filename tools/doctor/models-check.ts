@@ -21,7 +21,7 @@ export function checkModels (config: Config, now: Date, table: RetirementTable =
     status: 'warn',
     message: `${lines.length} configured model${lines.length === 1 ? ' has' : 's have'} an announced shutdown date`,
     details: lines,
-    fix: 'Set each named setting to the model suggested (README "Models" says why), then run npm run doctor -- --live to check it is accepted.',
+    fix: 'Set each named setting to the model suggested (docs/configuration.md "Models" says why), then run npm run doctor -- --live to check it is accepted.',
     data,
   }
 }

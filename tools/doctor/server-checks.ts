@@ -4,7 +4,7 @@ import { mediaStreamUrl, MEDIA_STREAM_PATH, publicUrl } from '../../src/routes.t
 import { signTwilioRequest } from '../../src/twilio/signature.ts'
 import type { CheckResult, HttpGet, WsHandshake } from './types.ts'
 
-/** Twilio's media-stream subprotocol (PROTOCOL.md A4); TalkHint echoes it. */
+/** Twilio's media-stream subprotocol (docs/protocol.md A4); TalkHint echoes it. */
 export const TWILIO_SUBPROTOCOL = 'audio.twilio.com'
 
 const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL'])

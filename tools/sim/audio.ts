@@ -5,7 +5,7 @@ import { wavToMulaw8k } from '../../src/audio/convert.ts'
 import { MULAW_BYTES_PER_MS, MULAW_SILENCE } from '../../src/audio/mulaw.ts'
 import { SimError } from './types.ts'
 
-/** Twilio sends about 20 ms per media message (160 μ-law bytes); PROTOCOL.md A2 notes it is observed, not documented. */
+/** Twilio sends about 20 ms per media message (160 μ-law bytes); docs/protocol.md A2 notes it is observed, not documented. */
 export const FRAME_MS = 20
 export const FRAME_BYTES = FRAME_MS * MULAW_BYTES_PER_MS
 /** One frame of μ-law silence (0xFF), base64: what a quiet line sounds like. */

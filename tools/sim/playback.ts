@@ -5,7 +5,7 @@ interface Segment { startMs: number, bytes: Uint8Array }
 interface PendingMark { name: string, dueMs: number }
 
 /**
- * A pure model of what Twilio does with the audio a server sends back (PROTOCOL.md A2/A3):
+ * A pure model of what Twilio does with the audio a server sends back (docs/protocol.md A2/A3):
  * media is buffered and played in order in real time; a mark is echoed once the audio queued
  * before it has played, at once if nothing is buffered; `clear` drops the unplayed audio and
  * echoes every outstanding mark at once. Times are call milliseconds from the caller's clock,

@@ -1,4 +1,4 @@
-/** What the server may send on a media stream, checked the way Twilio checks it (PROTOCOL.md A3). */
+/** What the server may send on a media stream, checked the way Twilio checks it (docs/protocol.md A3). */
 import type { Problem } from './types.ts'
 
 export type ServerMessage =

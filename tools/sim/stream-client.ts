@@ -13,10 +13,10 @@ import { SimError, type CloseInfo, type Problem, type SimEventListener, type Str
 export interface StreamClientOptions {
   /** Where to connect (the local ws:// address). */
   readonly url: string
-  /** The stream URL exactly as written in the TwiML: Twilio signs it with empty params (PROTOCOL.md A4). */
+  /** The stream URL exactly as written in the TwiML: Twilio signs it with empty params (docs/protocol.md A4). */
   readonly signedUrl: string
   readonly authToken: string
-  /** Offered subprotocol, `audio.twilio.com` by default; `false` offers none (⚠️ PROTOCOL.md A4: unverified which Twilio does). */
+  /** Offered subprotocol, `audio.twilio.com` by default; `false` offers none (⚠️ docs/protocol.md A4: unverified which Twilio does). */
   readonly subprotocol?: string | false
   readonly accountSid: string
   readonly callSid: string
@@ -125,7 +125,7 @@ export class TwilioStreamClient {
   /** Bytes queued in the socket; a fast sender should wait when this grows. */
   get bufferedAmount (): number { return this.#ws.bufferedAmount }
 
-  /** Sends `connected` then `start` (PROTOCOL.md A2: counters are strings, no From/To). */
+  /** Sends `connected` then `start` (docs/protocol.md A2: counters are strings, no From/To). */
   start (): void {
     const o = this.#opts
     // Call time starts now, so handshake latency is not multiplied by --speed into call time.

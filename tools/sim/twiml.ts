@@ -102,7 +102,7 @@ function readStream (kind: 'start' | 'connect', node: Node, issues: Array<{ code
     issues.push({ code: '31920', severity: 'error', message: `stream url must be wss:// (got ${url.split(':')[0]}://)` })
   }
   if (url.includes('?')) {
-    // ⚠️ PROTOCOL.md A1: Twilio either fails (31920) or silently drops the query; we keep it and warn loudly.
+    // ⚠️ docs/protocol.md A1: Twilio either fails (31920) or silently drops the query; we keep it and warn loudly.
     issues.push({ code: '31920', severity: 'error', message: 'stream url has a query string: Twilio rejects or drops it; pass values as <Parameter>s' })
   }
   const track = a.track ?? 'inbound_track'

@@ -1,4 +1,4 @@
-/** Issue 11: speech during a short upstream outage (8 s, under REALTIME_BUFFER_MS) is transcribed once the session returns. */
+/** Speech during a short upstream outage (8 s, under REALTIME_BUFFER_MS) is transcribed once the session returns. */
 import t from 'tap'
 import type { TranscriptEvent } from '../../../src/call/events.ts'
 import { mulawSilence } from '../../../src/audio/mulaw.ts'

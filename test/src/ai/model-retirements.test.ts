@@ -33,7 +33,7 @@ t.test('no default model has an announced shutdown date in the installed SDK', a
   const config = loadConfig(REQUIRED)
   for (const model of [config.realtimeModel, config.transcribeModel, config.hintModel, config.summaryModel]) {
     const r = sdk.entries.get(model)
-    t.equal(r, undefined, r === undefined ? `${model} is not retiring` : `${model} shuts down on ${r.shutdown} (${r.source}): pick a current model in src/config.ts and README "Models"`)
+    t.equal(r, undefined, r === undefined ? `${model} is not retiring` : `${model} shuts down on ${r.shutdown} (${r.source}): pick a current model in src/config.ts and docs/configuration.md "Models"`)
   }
   t.same(retirementWarnings(config, new Date()), [], 'so start-up and the doctor warn about nothing')
 })
