@@ -15,9 +15,9 @@ const callsApi: FastifyPluginAsyncTypebox = async (app) => {
   const policy = dialPolicy(config)
   const limiter = new DialRateLimiter({ perSessionPerMin: config.dialRatePerSessionPerMin, perInstancePerHour: config.dialRatePerInstancePerHour })
 
-  app.post('/api/calls', { preHandler: app.requireDashboard, schema: { body: CallBody } }, async (req, reply) => {
+  app.post('/api/calls', { preValidation: app.requireDashboard, schema: { body: CallBody } }, async (req, reply) => {
     const { to } = req.body
-    // Already authenticated by the preHandler; asked again (no reply: no renewal) for the session id.
+    // Already authenticated (before the schema ran); asked again (no reply: no renewal) for the session id.
     const auth = await app.dashboardAuth(req)
     const session = auth.ok && auth.sessionId !== undefined ? `session:${auth.sessionId}` : 'bearer'
     const result = await startClickToCall(config, app.twilioApi, to, { policy, limiter, session, now: app.now() })

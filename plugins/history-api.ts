@@ -15,8 +15,9 @@ const SID = /^[A-Za-z0-9_-]{2,64}$/
 /** The HTTP status of each kind of refusal summarizeStoredCall returns. */
 const SUMMARY_STATUS = { not_configured: 503, not_found: 404, unprocessable: 422, upstream_failed: 502 } as const satisfies Record<SummarizeFailure['kind'], number>
 
-// Strings as received: src/storage/history.ts parses them, with messages that say what a good value looks like.
-const opt = () => Type.Optional(Type.String())
+// As received: src/storage/history.ts parses them, with messages that say what a good value looks like (and
+// takes the first value of a repeated key, which arrives as an array).
+const opt = () => Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())]))
 const CallListQuery = Type.Object({ phone: opt(), since: opt(), until: opt(), q: opt(), limit: opt(), cursor: opt() })
 const CallParams = Type.Object({ sid: Type.String() })
 const ContactParams = Type.Object({ phone: Type.String() })
@@ -35,7 +36,7 @@ const historyApi: FastifyPluginAsyncTypebox = async (app) => {
     throw err
   })
 
-  app.addHook('preHandler', app.requireDashboard)
+  app.addHook('preValidation', app.requireDashboard)
 
   app.get('/api/calls', { schema: { querystring: CallListQuery } }, async (req, reply) => {
     const parsed = parseCallQuery(req.query)

@@ -82,7 +82,7 @@ const voiceWebhooks: FastifyPluginAsyncTypebox = async (app) => {
 
   // What a call would get right now (mode, operator, drain state), for the dashboard and doctor.
   const previewQuery = Type.Object({ from: Type.Optional(Type.String()), to: Type.Optional(Type.String()) })
-  app.get(`${TWILIO_PATHS.inbound}/preview`, { preHandler: app.requireDashboard, schema: { querystring: previewQuery } }, async (req, reply) => {
+  app.get(`${TWILIO_PATHS.inbound}/preview`, { preValidation: app.requireDashboard, schema: { querystring: previewQuery } }, async (req, reply) => {
     const { from = '+15555550100', to = config.twilioPhoneNumber ?? '+15555550199' } = req.query
     const answer = answerInbound(config, lifecycle.admit(calls.size), from, to)
     return reply.type('text/xml').header('x-talkhint-problem', answer.problem ?? '').send(answer.twiml)

@@ -34,7 +34,7 @@ const whatsapp: FastifyPluginAsyncTypebox = async (app) => {
     return reply.code(204).send()
   })
 
-  app.post('/api/whatsapp/send', { preHandler: app.requireDashboard, schema: { body: SendBody } }, async (req, reply) => {
+  app.post('/api/whatsapp/send', { preValidation: app.requireDashboard, schema: { body: SendBody } }, async (req, reply) => {
     const { to, body } = req.body
     const result = await sendWhatsApp({
       api: app.twilioApi,

@@ -1,5 +1,5 @@
 /** buildApp(config, deps): the whole service as a Fastify instance that never listens. */
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifySchemaValidationError } from 'fastify'
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import type { LoggerOptions } from 'pino'
 import type { Config } from './config.ts'
@@ -58,6 +58,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     },
     bodyLimit: 256 * 1024,
     return503OnClosing: true,
+    schemaErrorFormatter: validationMessage,
   })
 
   // Route schemas are TypeBox: checked as sent, never coerced (a number where a string belongs is a 400, not "42").
@@ -92,4 +93,16 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(hub)
   await app.register(dashboard)
   return app
+}
+
+/**
+ * A failed schema check as one sentence: where and what ("body/to must be string"). TypeBox also reports each
+ * unexpected property as "schema is false"; the additionalProperties error that follows names them all instead.
+ */
+function validationMessage (errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const parts = errors.filter((e) => e.keyword !== 'boolean').map((e) => {
+    const extra = e.keyword === 'additionalProperties' && Array.isArray(e.params.additionalProperties) ? ` (${e.params.additionalProperties.join(', ')})` : ''
+    return `${dataVar}${e.instancePath} ${e.message ?? 'is not valid'}${extra}`
+  })
+  return new Error(parts.length > 0 ? parts.join(', ') : `${dataVar} is not valid`)
 }
