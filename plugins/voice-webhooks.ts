@@ -10,6 +10,11 @@ import { TWILIO_PATHS } from '../src/routes.ts'
 import { createStreamTokens, isStreamCallSid } from '../src/twilio/stream-token.ts'
 import { CallStatusParams, StreamStatusParams, VoiceCallParams } from '../src/twilio/webhook-params.ts'
 
+/** `to`: the number click-to-call dials once the operator answers (src/call/click-to-call.ts writes it). */
+const OutboundQuery = Type.Object({ to: Type.Optional(Type.String()) })
+/** A caller and a called number to preview the answer for. */
+const PreviewQuery = Type.Object({ from: Type.Optional(Type.String()), to: Type.Optional(Type.String()) })
+
 const voiceWebhooks: FastifyPluginAsyncTypebox = async (app) => {
   const { config, bus, calls, lifecycle } = app
 
@@ -35,9 +40,7 @@ const voiceWebhooks: FastifyPluginAsyncTypebox = async (app) => {
     return send(req, reply, answer, body.CallSid)
   })
 
-  // `to`: the number click-to-call dials once the operator answers (src/call/click-to-call.ts writes it).
-  const outboundQuery = Type.Object({ to: Type.Optional(Type.String()) })
-  app.post(TWILIO_PATHS.outbound, { preValidation: verify, schema: { body: VoiceCallParams, querystring: outboundQuery } }, async (req, reply) => {
+  app.post(TWILIO_PATHS.outbound, { preValidation: verify, schema: { body: VoiceCallParams, querystring: OutboundQuery } }, async (req, reply) => {
     const { body } = req
     const { to } = req.query
     const answer = answerOutbound(config, lifecycle.admit(calls.size), to, body.From ?? '', mintFor(body.CallSid))
@@ -81,8 +84,7 @@ const voiceWebhooks: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   // What a call would get right now (mode, operator, drain state), for the dashboard and doctor.
-  const previewQuery = Type.Object({ from: Type.Optional(Type.String()), to: Type.Optional(Type.String()) })
-  app.get(`${TWILIO_PATHS.inbound}/preview`, { preValidation: app.requireDashboard, schema: { querystring: previewQuery } }, async (req, reply) => {
+  app.get(`${TWILIO_PATHS.inbound}/preview`, { preValidation: app.requireDashboard, schema: { querystring: PreviewQuery } }, async (req, reply) => {
     const { from = '+15555550100', to = config.twilioPhoneNumber ?? '+15555550199' } = req.query
     const answer = answerInbound(config, lifecycle.admit(calls.size), from, to)
     return reply.type('text/xml').header('x-talkhint-problem', answer.problem ?? '').send(answer.twiml)
