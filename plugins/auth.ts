@@ -1,12 +1,12 @@
 /** Dashboard auth: POST /login (signed session cookie), POST /logout, and `requireDashboard` for /api, /ui and the page. */
 import fp from 'fastify-plugin'
 import cookie from '@fastify/cookie'
-import formbody from '@fastify/formbody'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { createHash } from 'node:crypto'
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
 import { addressKey, bearerToken, clientAddress, issueSession, sameOrigin, sessionKeys, SessionRevocations, tokensEqual, verifySession } from '../src/auth.ts'
 import { LoginLimiter, type LoginLimiterOptions } from '../src/login-limiter.ts'
-import type { Metrics } from '../src/metrics.ts'
 
 export type AuthFailure = { ok: false, status: 401 | 403 | 429, error: string, message: string, retryAfterS?: number }
 /** `sessionId`: the dashboard session's id (per-session limits such as click-to-call); Bearer calls have none. */
@@ -26,8 +26,11 @@ declare module 'fastify' {
 export type AuthOptions = LoginLimiterOptions
 export const SESSION_COOKIE = 'talkhint_session'
 
-const auth: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
-  const { config } = app
+/** JSON from the login page's script, or a plain form post (core parses forms). */
+const LoginBody = Type.Object({ token: Type.Optional(Type.String({ maxLength: 512 })) })
+
+const auth: FastifyPluginAsyncTypebox<AuthOptions> = async (app, opts) => {
+  const { config, metrics } = app
   const keys = sessionKeys(config.dashboardToken)
   const revoked = new SessionRevocations()
   const ttlMs = config.dashboardSessionHours * 3600_000
@@ -37,11 +40,10 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
   const limiter = new LoginLimiter(opts)
   const addressOf = (req: FastifyRequest): string => clientAddress(config.trustProxy, req.headers, req.socket.remoteAddress)
   const guessKey = (token: string): string => createHash('sha256').update(token).digest('base64url').slice(0, 22)
-  const metrics = (): Metrics | undefined => app.hasDecorator('metrics') ? app.metrics : undefined
   const limited = (req: FastifyRequest, token: string | undefined): AuthFailure | undefined => {
     const s = limiter.check(addressKey(addressOf(req)), token === undefined ? undefined : guessKey(token), app.now())
     if (s.ok) return undefined
-    metrics()?.countAuth('backoff', s.by)
+    metrics.countAuth('backoff', s.by)
     const retryAfterS = Math.max(1, Math.ceil(s.retryAfterMs / 1000))
     const wait = retryAfterS < 60 ? `${retryAfterS} s` : `${Math.ceil(retryAfterS / 60)} min`
     return { ok: false, status: 429, error: 'too_many_attempts', message: `Too many wrong tokens. Try again in ${wait}.`, retryAfterS }
@@ -49,7 +51,7 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
   const failed = (req: FastifyRequest, why: 'wrong_token_login' | 'wrong_bearer' | 'forged_cookie', token: string | undefined): AuthFailure => {
     const address = addressOf(req)
     const note = limiter.fail(addressKey(address), token === undefined ? undefined : guessKey(token), app.now())
-    metrics()?.countAuth('failure', why)
+    metrics.countAuth('failure', why)
     // Once per address per window (and once more when its backoff starts), not once per guess.
     if (note.firstFromAddress) req.log.warn({ why, address, path: req.routeOptions.url }, 'dashboard auth failed')
     else if (note.startedBackoff) req.log.warn({ why, address, failures: note.failures }, 'dashboard auth: repeated wrong tokens from one address; backing off')
@@ -91,29 +93,26 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
     if (req.url.startsWith('/api/')) await requireDashboard(req, reply)
   })
 
-  await app.register(async (scope) => {
-    await scope.register(formbody)
-    // JSON from the login page's script; a plain form post also works (303 back to the page).
-    scope.post('/login', { schema: { body: { type: 'object', properties: { token: { type: 'string', maxLength: 512 } } } } }, async (req, reply) => {
-      const form = req.headers['content-type']?.startsWith('application/x-www-form-urlencoded') === true
-      const { token = '' } = (req.body ?? {}) as { token?: string }
-      const guess = token.trim()
-      const r = limited(req, guess) ?? (tokensEqual(guess, config.dashboardToken) ? undefined : failed(req, 'wrong_token_login', guess))
-      if (r === undefined) {
-        const expiresAt = setSession(req, reply)
-        req.log.info({}, 'dashboard login')
-        return form ? reply.redirect('/', 303) : reply.send({ ok: true, expiresAt })
-      }
-      if (form) return reply.redirect(`/login#${r.error}`, 303)
-      if (r.retryAfterS !== undefined) reply.header('retry-after', r.retryAfterS)
-      return reply.code(r.status).send({ error: r.error, message: r.message })
-    })
-    scope.post('/logout', async (req, reply) => {
-      const s = verifySession(keys, req.cookies[SESSION_COOKIE], app.now())
-      if (s.ok) revoked.revoke(s.session, app.now())
-      reply.clearCookie(SESSION_COOKIE, { path: '/' })
-      return req.headers['content-type']?.startsWith('application/json') === true ? reply.code(204).send() : reply.redirect('/login', 303)
-    })
+  // JSON from the login page's script; a plain form post also works (303 back to the page).
+  app.post('/login', { schema: { body: LoginBody } }, async (req, reply) => {
+    const form = req.headers['content-type']?.startsWith('application/x-www-form-urlencoded') === true
+    const { token = '' } = req.body
+    const guess = token.trim()
+    const r = limited(req, guess) ?? (tokensEqual(guess, config.dashboardToken) ? undefined : failed(req, 'wrong_token_login', guess))
+    if (r === undefined) {
+      const expiresAt = setSession(req, reply)
+      req.log.info({}, 'dashboard login')
+      return form ? reply.redirect('/', 303) : reply.send({ ok: true, expiresAt })
+    }
+    if (form) return reply.redirect(`/login#${r.error}`, 303)
+    if (r.retryAfterS !== undefined) reply.header('retry-after', r.retryAfterS)
+    return reply.code(r.status).send({ error: r.error, message: r.message })
+  })
+  app.post('/logout', async (req, reply) => {
+    const s = verifySession(keys, req.cookies[SESSION_COOKIE], app.now())
+    if (s.ok) revoked.revoke(s.session, app.now())
+    reply.clearCookie(SESSION_COOKIE, { path: '/' })
+    return req.headers['content-type']?.startsWith('application/json') === true ? reply.code(204).send() : reply.redirect('/login', 303)
   })
   app.get('/api/session', async (req) => {
     const r = await check(req)
@@ -122,4 +121,4 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
   })
 }
 
-export default fp(auth, { name: 'auth', dependencies: ['core'] })
+export default fp(auth, { name: 'auth', dependencies: ['core', 'metrics'] })

@@ -1,14 +1,20 @@
-/** Scale-out: with REDIS_URL, call events fan out through Redis so every instance's dashboards see every call. */
+/** Decorates `eventFeed`: this instance's call events, or with REDIS_URL (fanned out through Redis) every instance's. */
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { createRedisFeed, type RedisFeed } from '../src/cluster/redis-feed.ts'
+import { createRedisFeed, type EventFeed } from '../src/cluster/redis-feed.ts'
+
+/** `started`: joined the fan-out (the local feed has nothing to join, so it always has). */
+export type ClusterFeed = EventFeed & { readonly started: boolean }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Set only with REDIS_URL: local and remote call events (the hub's source). */
-    eventFeed?: RedisFeed
+    /**
+     * Every call event a dashboard shows, in order per call: the in-process bus without REDIS_URL; with it,
+     * local and remote events alike (the hub's source, and where <Connect action> learns how a stream ended).
+     */
+    eventFeed: ClusterFeed
   }
 }
 
@@ -18,7 +24,11 @@ const START_WAIT_MS = 3_000
 
 const cluster: FastifyPluginAsync = async (app) => {
   const url = app.config.redisUrl
-  if (url === undefined) return
+  if (url === undefined) {
+    const { bus } = app
+    app.decorate('eventFeed', { subscribe: (listener) => bus.subscribe(listener), started: true } satisfies ClusterFeed)
+    return
+  }
   const log = app.log.child({ part: 'cluster' })
   const instanceId = `${app.config.deployId ?? hostname()}-${randomBytes(4).toString('hex')}`
   const feed = createRedisFeed({ url, instanceId, bus: app.bus, log, namespace: app.config.redisPrefix })

@@ -1,5 +1,6 @@
-/** Core services every other plugin shares: config, call bus, call registry, lifecycle, Twilio REST. */
+/** Core services every other plugin shares: config, call bus, call registry, lifecycle, Twilio REST, form bodies. */
 import fp from 'fastify-plugin'
+import formbody from '@fastify/formbody'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../src/config.ts'
 import { createCallEventBus, type CallEventBus } from '../src/call/bus.ts'
@@ -19,8 +20,9 @@ declare module 'fastify' {
     twilioApi: TwilioApi | undefined
     now: () => number
     /**
-     * preHandler for every Twilio webhook: X-Twilio-Signature over PUBLIC_BASE_URL + path + raw query and all
-     * form params; otherwise 403 with an empty body and one warning. Register @fastify/formbody first.
+     * preValidation for every Twilio webhook: X-Twilio-Signature over PUBLIC_BASE_URL + path + raw query and all
+     * form params as parsed (before any schema sees them); otherwise 403 with an empty body and one warning.
+     * Signed, it leaves one string per key in `req.body` for the route's schema and handler.
      */
     verifyTwilio: (req: FastifyRequest, reply: FastifyReply) => Promise<void>
   }
@@ -30,6 +32,8 @@ export interface CoreOptions { config: Config, now?: () => number, twilioApi?: T
 
 const core: FastifyPluginAsync<CoreOptions> = async (app, opts) => {
   const { config } = opts
+  // Once, for the whole app: Twilio's webhooks and the login page's plain form post are form-encoded.
+  await app.register(formbody)
   const bus = createCallEventBus(app.log.child({ part: 'bus' }))
   app.decorate('config', config)
   app.decorate('now', opts.now ?? Date.now)

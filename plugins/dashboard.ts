@@ -1,5 +1,6 @@
 /** The dashboard pages: static/ behind the login, a strict CSP, and a public login page. */
 import { fileURLToPath } from 'node:url'
+import fp from 'fastify-plugin'
 import helmet from '@fastify/helmet'
 import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
@@ -58,4 +59,5 @@ const dashboard: FastifyPluginAsync = async (app) => {
   })
 }
 
-export default dashboard
+// Encapsulated: helmet's headers and the login redirect apply to the pages, not to the API or the webhooks.
+export default fp(dashboard, { name: 'dashboard', encapsulate: true, dependencies: ['auth'] })

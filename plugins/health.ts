@@ -1,4 +1,5 @@
 /** GET /healthz (no I/O; 503 while draining) and GET /version (which build is live). */
+import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import { versionInfo } from '../src/version.ts'
 
@@ -13,4 +14,4 @@ const health: FastifyPluginAsync = async (app) => {
   app.get('/version', async () => version)
 }
 
-export default health
+export default fp(health, { name: 'health', encapsulate: true, dependencies: ['core'] })

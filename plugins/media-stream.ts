@@ -1,4 +1,5 @@
 /** GET /media: the Twilio media-stream WebSocket, signature-checked before the upgrade, token-checked at `start`. */
+import fp from 'fastify-plugin'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import { describeClose, MediaSession } from '../src/call/session.ts'
@@ -105,4 +106,5 @@ const mediaStream: FastifyPluginAsync = async (app) => {
   })
 }
 
-export default mediaStream
+// Encapsulated (its routes and hooks stay its own); fp only declares what it needs from the service plugins.
+export default fp(mediaStream, { name: 'media-stream', encapsulate: true, dependencies: ['core', 'websocket', 'metrics'] })

@@ -1,8 +1,7 @@
-/** GET /metrics (Prometheus): decorates `metrics`, feeds it from the bus and times Twilio webhooks. */
+/** Prometheus metrics: decorates `metrics`, feeds it from the bus and times Twilio webhooks (plugins/metrics-endpoint.ts serves it). */
 import fp from 'fastify-plugin'
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import { createMetrics, type Metrics } from '../src/metrics.ts'
-import { bearerToken, tokensEqual } from '../src/auth.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,16 +24,6 @@ const metricsPlugin: FastifyPluginAsync = async (app) => {
     if (req.method !== 'POST' || !req.url.startsWith('/twilio/')) return
     metrics.observeWebhook(req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
   })
-
-  // A scraper gets its own METRICS_TOKEN; anyone allowed on the dashboard may read metrics too.
-  const metricsToken = app.config.metricsToken
-  const allow = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (metricsToken !== undefined && tokensEqual(bearerToken(req.headers.authorization), metricsToken)) return
-    await app.requireDashboard(req, reply)
-  }
-
-  app.get('/metrics', { preHandler: allow, logLevel: 'warn' }, async (_req, reply) =>
-    reply.type(metrics.contentType).header('cache-control', 'no-store').send(await metrics.render()))
 }
 
-export default fp(metricsPlugin, { name: 'metrics', dependencies: ['core', 'auth'] })
+export default fp(metricsPlugin, { name: 'metrics', dependencies: ['core'] })

@@ -12,17 +12,21 @@ declare module 'fastify' {
     recorder: Recorder
     /** CallSids closed as interrupted at start-up (left open by a crash); the hub never shows them live. */
     interruptedCalls: string[]
+    /** Calls `listener` with each later batch of interrupted calls (found once an unreachable database is back). */
+    onInterruptedCalls: (listener: (callSids: readonly string[]) => void) => void
   }
 }
 
 const storage: FastifyPluginAsync = async (app) => {
   const interrupted: string[] = []
+  const listeners: Array<(callSids: readonly string[]) => void> = []
   app.decorate('interruptedCalls', interrupted)
+  app.decorate('onInterruptedCalls', (listener: (callSids: readonly string[]) => void) => { listeners.push(listener) })
   const service = await startStorage({
     // Found before the hub exists (it reads the list when created) or later, after a database outage.
     onInterrupted: (sids) => {
       interrupted.push(...sids)
-      if (app.hasDecorator('hub')) app.hub.interrupted(sids)
+      for (const listener of listeners) listener(sids)
     },
     databaseUrl: app.config.databaseUrl,
     bus: app.bus,

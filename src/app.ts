@@ -1,5 +1,6 @@
 /** buildApp(config, deps): the whole service as a Fastify instance that never listens. */
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifySchemaValidationError } from 'fastify'
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import type { LoggerOptions } from 'pino'
 import type { Config } from './config.ts'
 import { loggerOptions } from './log.ts'
@@ -10,8 +11,11 @@ import shutdown from '../plugins/shutdown.ts'
 import websocket from '../plugins/websocket.ts'
 import health from '../plugins/health.ts'
 import pressure from '../plugins/pressure.ts'
+import metrics from '../plugins/metrics.ts'
 import auth from '../plugins/auth.ts'
-import twiml from '../plugins/voice-webhooks.ts'
+import metricsEndpoint from '../plugins/metrics-endpoint.ts'
+import cluster from '../plugins/cluster.ts'
+import voiceWebhooks from '../plugins/voice-webhooks.ts'
 import mediaStream from '../plugins/media-stream.ts'
 import realtime from '../plugins/realtime.ts'
 import callsApi from '../plugins/calls-api.ts'
@@ -19,10 +23,8 @@ import hints from '../plugins/hints.ts'
 import storage from '../plugins/storage.ts'
 import historyApi from '../plugins/history-api.ts'
 import whatsapp from '../plugins/whatsapp.ts'
-import cluster from '../plugins/cluster.ts'
 import hub from '../plugins/hub.ts'
 import dashboard from '../plugins/dashboard.ts'
-import metrics from '../plugins/metrics.ts'
 
 /** What tests and tools may swap; everything else comes from config. */
 export interface AppDeps {
@@ -33,7 +35,10 @@ export interface AppDeps {
   twilioApi?: TwilioApi
 }
 
-/** Builds the app with every plugin registered in dependency order (the table of contents). */
+/**
+ * Builds the app with every plugin registered in dependency order (the table of contents). Each plugin declares
+ * the plugins it needs (fastify-plugin `dependencies`), so a wrong order fails at start-up, naming both.
+ */
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.loggerInstance !== undefined
@@ -54,8 +59,11 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     },
     bodyLimit: 256 * 1024,
     return503OnClosing: true,
+    schemaErrorFormatter: validationMessage,
   })
 
+  // Route schemas are TypeBox: checked as sent, never coerced (a number where a string belongs is a 400, not "42").
+  app.setValidatorCompiler(TypeBoxValidatorCompiler)
   app.setErrorHandler((err: Error & { statusCode?: number, validation?: unknown }, req, reply) => {
     const status = err.statusCode ?? 500
     if (status >= 500) {
@@ -70,10 +78,13 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(websocket)
   await app.register(health)
   await app.register(pressure)
-  await app.register(auth)
   // Before the routes it times: a hook added after a plugin has loaded does not reach that plugin's routes.
   await app.register(metrics)
-  await app.register(twiml)
+  await app.register(auth)
+  await app.register(metricsEndpoint)
+  // `eventFeed`: this instance's call events, or every instance's with REDIS_URL (read by voice webhooks and the hub).
+  await app.register(cluster)
+  await app.register(voiceWebhooks)
   await app.register(mediaStream)
   await app.register(realtime)
   await app.register(callsApi)
@@ -81,9 +92,19 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(storage)
   await app.register(historyApi)
   await app.register(whatsapp)
-  // Before the hub: with REDIS_URL it decorates `eventFeed`, the hub's source of every instance's call events.
-  await app.register(cluster)
   await app.register(hub)
   await app.register(dashboard)
   return app
+}
+
+/**
+ * A failed schema check as one sentence: where and what ("body/to must be string"). TypeBox also reports each
+ * unexpected property as "schema is false"; the additionalProperties error that follows names them all instead.
+ */
+function validationMessage (errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const parts = errors.filter((e) => e.keyword !== 'boolean').map((e) => {
+    const extra = e.keyword === 'additionalProperties' && Array.isArray(e.params.additionalProperties) ? ` (${e.params.additionalProperties.join(', ')})` : ''
+    return `${dataVar}${e.instancePath} ${e.message ?? 'is not valid'}${extra}`
+  })
+  return new Error(parts.length > 0 ? parts.join(', ') : `${dataVar} is not valid`)
 }

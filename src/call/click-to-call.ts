@@ -1,12 +1,16 @@
 /** Click-to-call: ring the operator from our number; when they answer, TwiML dials the target. */
 import type { Config } from '../config.ts'
+import type { Failure } from '../errors.ts'
 import { publicUrl, TWILIO_PATHS } from '../routes.ts'
 import type { TwilioApi } from '../twilio/rest.ts'
 import { checkDialDestination, type DialPolicy, type DialRateLimiter, type DialRefusal } from './dial-guard.ts'
 
-export type ClickToCallResult =
-  | { ok: true, callSid: string, status: string, to: string }
-  | { ok: false, status: 400 | 403 | 429 | 502 | 503, error: string, message: string, retryAfterS?: number, refused?: DialRefusal | 'session_rate' | 'instance_rate' }
+/** `refused`: why the toll-fraud guard said no (for the metrics); `retryAfterS` with `rate_limited`. */
+export type ClickToCallFailure =
+  Failure<'invalid_input' | 'forbidden' | 'rate_limited' | 'not_configured' | 'upstream_failed', 'invalid_number' | 'destination_refused' | 'too_many_calls' | 'not_configured' | 'twilio_error'>
+  & { readonly retryAfterS?: number, readonly refused?: DialRefusal | 'session_rate' | 'instance_rate' }
+/** `status`: Twilio's status of the new call (queued). */
+export type ClickToCallResult = { ok: true, callSid: string, status: string, to: string } | ClickToCallFailure
 
 /** The toll-fraud guard every click-to-call passes: where it may go, and how many calls this caller may place. */
 export interface ClickToCallGuard {
@@ -26,8 +30,9 @@ export async function startClickToCall (
 ): Promise<ClickToCallResult> {
   const dest = checkDialDestination(to, guard.policy)
   if (!dest.ok) {
-    const status = dest.reason === 'invalid_number' ? 400 : 403
-    return { ok: false, status, error: dest.reason === 'invalid_number' ? 'invalid_number' : 'destination_refused', message: dest.message, refused: dest.reason }
+    return dest.reason === 'invalid_number'
+      ? { ok: false, kind: 'invalid_input', code: 'invalid_number', message: dest.message, refused: dest.reason }
+      : { ok: false, kind: 'forbidden', code: 'destination_refused', message: dest.message, refused: dest.reason }
   }
   const missing = [
     api === undefined ? 'TWILIO_ACCOUNT_SID' : '',
@@ -35,10 +40,10 @@ export async function startClickToCall (
     config.operatorPhone === undefined ? 'OPERATOR_PHONE' : '',
   ].filter(Boolean)
   if (api === undefined || config.twilioPhoneNumber === undefined || config.operatorPhone === undefined) {
-    return { ok: false, status: 503, error: 'not_configured', message: `Click-to-call needs ${missing.join(', ')} to be set.` }
+    return { ok: false, kind: 'not_configured', code: 'not_configured', message: `Click-to-call needs ${missing.join(', ')} to be set.` }
   }
   const rate = guard.limiter.take(guard.session, guard.now)
-  if (!rate.ok) return { ok: false, status: 429, error: 'too_many_calls', message: rate.message, retryAfterS: rate.retryAfterS, refused: rate.reason }
+  if (!rate.ok) return { ok: false, kind: 'rate_limited', code: 'too_many_calls', message: rate.message, retryAfterS: rate.retryAfterS, refused: rate.reason }
   try {
     const call = await api.createCall({
       to: config.operatorPhone,
@@ -48,6 +53,6 @@ export async function startClickToCall (
     })
     return { ok: true, callSid: call.sid, status: call.status, to: dest.e164 }
   } catch (err) {
-    return { ok: false, status: 502, error: 'twilio_error', message: `Twilio refused the call: ${(err as Error).message}` }
+    return { ok: false, kind: 'upstream_failed', code: 'twilio_error', message: `Twilio refused the call: ${(err as Error).message}` }
   }
 }

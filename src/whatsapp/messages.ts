@@ -1,4 +1,5 @@
 /** WhatsApp through Twilio: inbound/status webhook params → stored messages, and sending with clear refusals. */
+import type { Failure } from '../errors.ts'
 import { normalizePhone } from '../storage/search.ts'
 import type { WriteOp } from '../storage/store.ts'
 import { TwilioApiError, type TwilioApi } from '../twilio/rest.ts'
@@ -66,9 +67,11 @@ export function statusOp (form: Form, at: number): StatusOp | undefined {
   }
 }
 
-export type SendResult =
-  | { ok: true, sid: string, status: string, op: MessageOp }
-  | { ok: false, status: 400 | 422 | 502 | 503, error: string, message: string, twilioCode?: number, op?: MessageOp }
+type SendCode = 'invalid_number' | 'invalid_body' | 'not_configured' | 'outside_session_window' | 'sender_not_enabled' | 'twilio_error'
+/** `op`: the failed attempt, for the contact's timeline (when Twilio refused it). */
+export type SendFailure = Failure<'invalid_input' | 'unprocessable' | 'not_configured' | 'upstream_failed', SendCode> & { readonly twilioCode?: number, readonly op?: MessageOp }
+/** `status`: Twilio's status of the message (queued, accepted…). */
+export type SendResult = { ok: true, sid: string, status: string, op: MessageOp } | SendFailure
 
 export interface SendDeps {
   readonly api: TwilioApi | undefined
@@ -80,35 +83,35 @@ export interface SendDeps {
 }
 
 /** Why Twilio refused, in words the dashboard user can act on. */
-function refusal (err: TwilioApiError): { status: 400 | 422 | 502, error: string, message: string } {
+function refusal (err: TwilioApiError): Pick<SendFailure, 'kind' | 'code' | 'message'> {
   switch (err.twilioCode) {
     case 63016:
       return {
-        status: 422,
-        error: 'outside_session_window',
+        kind: 'unprocessable',
+        code: 'outside_session_window',
         message: 'WhatsApp only allows free-form messages within 24 hours of the customer\'s last message to you. ' +
           'They have not written in the last 24 hours, so Twilio refused it (error 63016): send an approved template, or wait for them to write.',
       }
     case 21211:
     case 21614:
     case 63003:
-      return { status: 400, error: 'invalid_number', message: `Twilio says this number cannot receive WhatsApp messages (error ${err.twilioCode}).` }
+      return { kind: 'invalid_input', code: 'invalid_number', message: `Twilio says this number cannot receive WhatsApp messages (error ${err.twilioCode}).` }
     case 21606:
     case 63007:
-      return { status: 422, error: 'sender_not_enabled', message: `TWILIO_WHATSAPP_NUMBER is not a WhatsApp sender on this Twilio account (error ${err.twilioCode}).` }
+      return { kind: 'unprocessable', code: 'sender_not_enabled', message: `TWILIO_WHATSAPP_NUMBER is not a WhatsApp sender on this Twilio account (error ${err.twilioCode}).` }
     default:
-      return { status: 502, error: 'twilio_error', message: `Twilio refused the message: ${err.message}${err.twilioCode === undefined ? '' : ` (error ${err.twilioCode})`}` }
+      return { kind: 'upstream_failed', code: 'twilio_error', message: `Twilio refused the message: ${err.message}${err.twilioCode === undefined ? '' : ` (error ${err.twilioCode})`}` }
   }
 }
 
-/** Sends a free-form WhatsApp message; refusals come back as a status and a message, never a throw. */
+/** Sends a free-form WhatsApp message; refusals come back as a failure (kind, code, message), never a throw. */
 export async function sendWhatsApp (deps: SendDeps, rawTo: string, body: string): Promise<SendResult> {
   const to = normalizePhone(rawTo)
-  if (to === undefined) return { ok: false, status: 400, error: 'invalid_number', message: 'Enter the number in international form, like +14155550100.' }
-  if (body.trim() === '' || body.length > MAX_BODY) return { ok: false, status: 400, error: 'invalid_body', message: `The message must have 1 to ${MAX_BODY} characters.` }
+  if (to === undefined) return { ok: false, kind: 'invalid_input', code: 'invalid_number', message: 'Enter the number in international form, like +14155550100.' }
+  if (body.trim() === '' || body.length > MAX_BODY) return { ok: false, kind: 'invalid_input', code: 'invalid_body', message: `The message must have 1 to ${MAX_BODY} characters.` }
   if (deps.api === undefined || deps.from === undefined) {
     const missing = [deps.api === undefined ? 'TWILIO_ACCOUNT_SID' : '', deps.from === undefined ? 'TWILIO_WHATSAPP_NUMBER' : ''].filter(Boolean)
-    return { ok: false, status: 503, error: 'not_configured', message: `Sending WhatsApp messages needs ${missing.join(' and ')} to be set.` }
+    return { ok: false, kind: 'not_configured', code: 'not_configured', message: `Sending WhatsApp messages needs ${missing.join(' and ')} to be set.` }
   }
   const base = { op: 'message' as const, direction: 'outbound' as const, from: whatsappAddress(deps.from), to: whatsappAddress(to), contactPhone: to, body, numMedia: 0 }
   try {

@@ -4,7 +4,7 @@ import { buildTestApp, TEST_DASHBOARD_TOKEN } from '../helpers.ts'
 import type { CallEvent } from '../../src/call/events.ts'
 import { sqliteEngine } from '../src/storage/databases.ts'
 import { DAY_MS } from '../../src/storage/retention.ts'
-import { FAKE_OPENAI_KEY, startFakeOpenAI } from '../../fakes/openai-http.ts'
+import { FAKE_OPENAI_KEY, startFakeOpenAI, type FakeReply } from '../../fakes/openai-http.ts'
 
 const auth = { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` }
 const A = '+14155550101'
@@ -192,4 +192,19 @@ t.test('POST /api/calls/:sid/summary summarizes a stored transcript (fake Respon
   const noKey = await off.inject({ method: 'POST', url: '/api/calls/CA01/summary', headers: auth })
   t.equal(noKey.statusCode, 503)
   t.match(noKey.json().message, /OPENAI_API_KEY/)
+})
+
+t.test('POST /api/calls/:sid/summary: OpenAI refusing the key is a 502 with its code; a model refusal a 422', async (t) => {
+  let answer: FakeReply = { status: 401 }
+  const fake = await startFakeOpenAI({ apiKey: FAKE_OPENAI_KEY, reply: () => answer })
+  t.teardown(() => fake.close())
+  const app = await buildTestApp(t, { OPENAI_API_KEY: FAKE_OPENAI_KEY, OPENAI_BASE_URL: fake.url })
+  await app.store.write([{ op: 'utterance', callSid: 'CA01', at: 1001, itemId: 'i1', speaker: 'remote', text: 'Hello', startMs: 0, endMs: 900 }])
+  const rejected = await app.inject({ method: 'POST', url: '/api/calls/CA01/summary', headers: auth })
+  t.equal(rejected.statusCode, 502)
+  t.match(rejected.json(), { error: 'auth_failed', message: /OpenAI rejected the API key/ })
+  answer = { refusal: 'I cannot help with that.' }
+  const refused = await app.inject({ method: 'POST', url: '/api/calls/CA01/summary', headers: auth })
+  t.equal(refused.statusCode, 422)
+  t.match(refused.json(), { error: 'summary_refused', message: /refused/ })
 })

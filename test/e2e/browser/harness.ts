@@ -4,6 +4,9 @@ import { once } from 'node:events'
 import { WebSocket } from 'ws'
 import core from '../../../plugins/core.ts'
 import websocket from '../../../plugins/websocket.ts'
+import metrics from '../../../plugins/metrics.ts'
+import cluster from '../../../plugins/cluster.ts'
+import storage from '../../../plugins/storage.ts'
 import auth, { type AuthOptions } from '../../../plugins/auth.ts'
 import hub, { type HubPluginOptions } from '../../../plugins/hub.ts'
 import dashboard from '../../../plugins/dashboard.ts'
@@ -19,13 +22,16 @@ export interface BareOptions {
   now?: () => number
 }
 
-/** core + websocket + auth + hub + dashboard on a fresh Fastify, closed at teardown. */
+/** core + websocket + auth + hub + dashboard (and the services they declare: metrics, cluster, storage) on a fresh Fastify, closed at teardown. */
 export async function bareDashboardApp (t: Teardown, o: BareOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, trustProxy: true })
   t.teardown(() => app.close())
   await app.register(core, { config: testConfig(o.env), now: o.now })
   await app.register(websocket)
+  await app.register(metrics)
   await app.register(auth, o.auth ?? {})
+  await app.register(cluster)
+  await app.register(storage)
   await app.register(hub, o.hub ?? {})
   await app.register(dashboard)
   await app.ready()
