@@ -3,14 +3,7 @@ import { once } from 'node:events'
 import { buildTestApp, listen } from '../helpers.ts'
 import { mediaFrame, openMedia, opened, startFrame, stopFrame, upgradeStatus } from '../media-helpers.ts'
 import type { CallEvent, CallStoppedEvent } from '../../src/call/events.ts'
-
-async function until (cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+import { until } from '../until.ts'
 
 t.test('upgrade: a valid signature on /media and /media/ gets 101; missing, wrong or https-form signatures get 403', async (t) => {
   const app = await buildTestApp(t)
@@ -93,7 +86,7 @@ t.test('two concurrent calls, one sending garbage: the good one loses no frame',
   }
   good.send(stopFrame('CAgood', 'MZgood'))
   bad.send(stopFrame('CAbad', 'MZbad'))
-  await until(() => stopped.length === 2)
+  await until('two call.stopped', () => stopped.length === 2)
   const g = stopped.find((s) => s.callSid === 'CAgood')
   const b = stopped.find((s) => s.callSid === 'CAbad')
   t.same(g?.stats.frames, { inbound: N, outbound: N }, 'every good frame accounted per track')
@@ -163,9 +156,9 @@ t.test('the socket close is logged with who closed it and how: Twilio normal (10
     const ws = openMedia(base)
     await opened(ws)
     ws.send(startFrame(`CAclose${lines.length}`, `MZclose${lines.length}`))
-    await until(() => app.calls.size === 1)
+    await until('the call to register', () => app.calls.size === 1)
     how(ws)
-    await until(() => app.calls.size === 0)
+    await until('the call to leave the registry', () => app.calls.size === 0)
   }
   await closeWith((ws) => ws.close(1000))
   await closeWith((ws) => ws.close(1001))
@@ -173,7 +166,7 @@ t.test('the socket close is logged with who closed it and how: Twilio normal (10
   const idle = openMedia(base)
   await opened(idle)
   await once(idle, 'close')
-  await until(() => lines.filter((l) => l.close !== undefined).length === 4)
+  await until('four close log lines', () => lines.filter((l) => l.close !== undefined).length === 4)
   t.same(lines.filter((l) => l.close !== undefined).map((l) => [l.code, l.close]), [
     [1000, 'twilio_normal'], [1001, 'twilio_going_away'], [1006, 'twilio_abnormal'], [1008, 'server_policy'],
   ])

@@ -2,6 +2,7 @@ import t from 'tap'
 import type { TranscriptEvent } from '../../../src/call/events.ts'
 import { FAKE_OPENAI_KEY } from '../../../fakes/realtime-server.ts'
 import { callSid, frame, realtimeHarness, sleep } from '../../realtime-harness.ts'
+import { until } from '../../until.ts'
 
 t.test('assist opens one transcription session per track with the exact GA session.update', async (t) => {
   const h = await realtimeHarness(t, { TRANSCRIBE_MODEL: 'gpt-4o-transcribe', LANGUAGE: 'en' })
@@ -101,8 +102,7 @@ t.test('an outbound (click-to-call) leg labels its inbound track as the operator
   const call = await h.call({ callSid: callSid(), mode: 'assist', direction: 'outbound' })
   call.media(frame(1), 'inbound')
   await h.fake.waitForConnection((c) => c.id === 2)
-  let conn
-  while ((conn = h.fake.connections.find((c) => c.appended[0] === frame(1))) === undefined) await sleep(5)
+  const conn = await until('the session that got frame 1', () => h.fake.connections.find((c) => c.appended[0] === frame(1)))
   const item = conn.speechStarted({ audioStartMs: 0 })
   conn.speechStopped(item, 20)
   conn.transcribe(item, 'Calling the customer now.')
