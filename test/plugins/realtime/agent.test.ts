@@ -61,10 +61,11 @@ t.test('the greeting is spoken once; audio reaches Twilio byte-exact with item:m
   call.advancePlayback(150)
   await h.waitEvent((e) => e.type === 'agent.state' && e.state === 'listening')
   t.same(states(), ['thinking', 'speaking', 'listening'])
-  await sleep(50)
+  // Counted once the call is over and its upstream session closed: a late second greeting would be in by then.
+  call.stop()
+  await conn.whenClosed()
   t.equal(conn.received.filter((e) => e.type === 'response.create').length, 1, 'greeting requested exactly once')
   t.same(conn.errors, [])
-  call.stop()
 })
 
 t.test('caller audio passes through byte-exact; timestamp gaps become μ-law silence', async (t) => {
