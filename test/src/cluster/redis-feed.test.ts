@@ -52,7 +52,10 @@ const skip = process.env.REDIS_URL_TEST === undefined ? 'REDIS_URL_TEST is not s
     for (let i = 11; i <= 30; i++) a.bus.publish(final('CAmid', i))
     await starting
     await until('31 events of CAmid', () => seen.filter((e) => e.callSid === 'CAmid').length === 31)
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    // A barrier instead of a pause: one channel from one publisher is delivered in order, so once this event is
+    // in, a late duplicate of anything published before it would be in too.
+    a.bus.publish(started('CAbarrier'))
+    await until('the barrier event', () => seen.some((e) => e.callSid === 'CAbarrier'))
     const mid = seen.filter((e) => e.callSid === 'CAmid').map((e) => e.type === 'transcript.final' ? e.text : e.type)
     t.same(mid, ['call.started', ...Array.from({ length: 30 }, (_, i) => `line ${i + 1}`)])
     t.equal(seen.filter((e) => e.callSid === 'CAother').length, 11, 'the interleaved call is complete too')
