@@ -1,7 +1,7 @@
 import t from 'tap'
 import { once } from 'node:events'
 import { buildTestApp, listen } from '../helpers.ts'
-import { mediaFrame, openMedia, opened, startFrame, stopFrame, upgradeStatus } from '../media-helpers.ts'
+import { injectMedia, mediaFrame, openMedia, opened, startFrame, stopFrame, upgradeStatus } from '../media-helpers.ts'
 import type { CallEvent, CallStoppedEvent } from '../../src/call/events.ts'
 import { until } from '../until.ts'
 
@@ -61,16 +61,21 @@ async function rawUpgradeHeaders (base: string, protocols: string): Promise<Reco
   })
 }
 
+t.test('an in-process upgrade (injectWS, as the frame tests below use) runs the same signature check', async (t) => {
+  const app = await buildTestApp(t)
+  await t.rejects(app.injectWS('/media'), /Unexpected server response: 403/, 'unsigned: refused')
+  const ws = await injectMedia(app)
+  t.equal(ws.readyState, ws.OPEN, 'signed: opened')
+  ws.terminate()
+})
+
 t.test('two concurrent calls, one sending garbage: the good one loses no frame', async (t) => {
   const app = await buildTestApp(t)
-  const base = await listen(app)
   const stopped: CallStoppedEvent[] = []
   const events: CallEvent[] = []
   app.bus.subscribe((e) => { events.push(e); if (e.type === 'call.stopped') stopped.push(e) })
-  const good = openMedia(base)
-  const bad = openMedia(base)
+  const [good, bad] = await Promise.all([injectMedia(app), injectMedia(app)])
   t.teardown(() => { good.terminate(); bad.terminate() })
-  await Promise.all([opened(good), opened(bad)])
   good.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }))
   good.send(startFrame('CAgood', 'MZgood'))
   bad.send(startFrame('CAbad', 'MZbad'))
@@ -100,10 +105,8 @@ t.test('two concurrent calls, one sending garbage: the good one loses no frame',
 
 t.test('a stream that never sends start is closed with 1008 and a reason', async (t) => {
   const app = await buildTestApp(t)
-  const base = await listen(app)
-  const ws = openMedia(base)
+  const ws = await injectMedia(app)
   t.teardown(() => ws.terminate())
-  await opened(ws)
   const closed = once(ws, 'close')
   for (let i = 1; i <= 60; i++) ws.send(mediaFrame('MZnostart', 'inbound', i))
   const [code, reason] = await closed
@@ -113,11 +116,9 @@ t.test('a stream that never sends start is closed with 1008 and a reason', async
 
 t.test('timestamp gaps are counted per track', async (t) => {
   const app = await buildTestApp(t)
-  const base = await listen(app)
   const stopped = new Promise<CallStoppedEvent>((resolve) => app.bus.subscribe((e) => { if (e.type === 'call.stopped') resolve(e) }))
-  const ws = openMedia(base)
+  const ws = await injectMedia(app)
   t.teardown(() => ws.terminate())
-  await opened(ws)
   ws.send(startFrame('CAgap', 'MZgap', {}, ['inbound']))
   for (const i of [1, 2, 3, 7, 8, 20]) ws.send(mediaFrame('MZgap', 'inbound', i))
   ws.send(stopFrame('CAgap', 'MZgap'))
