@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { bareDashboardApp, loginCookie, UiSocket } from '../e2e/browser/harness.ts'
 import { buildTestApp, listen, TEST_DASHBOARD_TOKEN } from '../helpers.ts'
 
-const STATIC = new URL('../../static', import.meta.url)
+const STATIC = new URL('../../static/', import.meta.url)
 
 t.test('pages need a session: the page redirects to /login, assets answer 401, the login page is public', async (t) => {
   const app = await bareDashboardApp(t)
