@@ -182,13 +182,17 @@ export class FakeRealtimeConnection {
     })
   }
 
-  /** Resolves once at least `bytes` of audio have been appended. */
-  async waitForAudio (bytes: number, timeoutMs = 5000): Promise<void> {
-    const until = Date.now() + timeoutMs
-    while (this.appendedBytes < bytes) {
-      if (Date.now() > until) throw new Error(`fake realtime #${this.id}: ${this.appendedBytes}/${bytes} audio bytes`)
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    }
+  /** Resolves once at least `bytes` of audio have been appended (checked as each event arrives, not by polling). */
+  waitForAudio (bytes: number, timeoutMs = 5000): Promise<void> {
+    if (this.appendedBytes >= bytes) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const w = { test: () => this.appendedBytes >= bytes, resolve: () => { clearTimeout(timer); resolve() } }
+      const timer = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(w), 1)
+        reject(new Error(`fake realtime #${this.id}: ${this.appendedBytes}/${bytes} audio bytes within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.#waiters.push(w)
+    })
   }
 
   whenClosed (): Promise<void> {

@@ -1,5 +1,6 @@
 /** A minimal Twilio-speaking media-stream client for plugin tests (the full one is tools/sim/). */
 import { once } from 'node:events'
+import type { FastifyInstance } from 'fastify'
 import WebSocket from 'ws'
 import { TEST_AUTH_TOKEN, TEST_BASE_URL, withStreamToken } from './helpers.ts'
 import { signTwilioRequest } from '../src/twilio/signature.ts'
@@ -11,6 +12,15 @@ export function openMedia (httpBase: string, opts: { protocols?: string[], signa
   return new WebSocket(httpBase.replace('http:', 'ws:') + path, opts.protocols ?? ['audio.twilio.com'], {
     headers: sig === null ? {} : { 'x-twilio-signature': sig },
   })
+}
+
+/**
+ * Opens /media in process (Fastify's injectWS: the same upgrade hooks and route, no TCP socket) with a valid signature
+ * and Twilio's subprotocol, for frame and hook tests; handshake facts and attacker tests keep real sockets (openMedia).
+ */
+export async function injectMedia (app: FastifyInstance, path = '/media'): Promise<WebSocket> {
+  const sig = signTwilioRequest(TEST_AUTH_TOKEN, TEST_BASE_URL.replace('https:', 'wss:') + path, {})
+  return await app.injectWS(path, { headers: { 'x-twilio-signature': sig, 'sec-websocket-protocol': 'audio.twilio.com' } })
 }
 
 /** Resolves with the HTTP status of a refused upgrade (or 101 if it opened). */

@@ -4,6 +4,7 @@ import { randomSid } from '../../tools/sim/webhook.ts'
 import { FAKE_OPENAI_KEY, startFakeRealtime, tone, type FakeRealtimeConnection } from '../../fakes/realtime-server.ts'
 import { buildTestApp, listen, signedPost, TEST_AUTH_TOKEN, TEST_BASE_URL } from '../helpers.ts'
 import { parseTwiml } from '../twiml-xml.ts'
+import { until } from '../until.ts'
 
 type Json = Record<string, unknown>
 
@@ -70,10 +71,7 @@ t.test('with REDIS_URL, an action request that lands on another instance gets th
   const callSid = randomSid('CA')
   a.bus.publish({ type: 'stream.outcome', callSid, at: Date.now(), outcome: 'hangup' })
   const ask = async (): Promise<string[]> => parseTwiml((await b.inject(signedPost('/twilio/connect-action', { CallSid: callSid }))).body).children.map((c) => c.name)
-  let answer = await ask()
-  for (let i = 0; i < 100 && answer[0] !== 'Hangup'; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    answer = await ask()
-  }
+  let answer: string[] = []
+  await until(() => `B to answer Hangup (last: ${answer.join(', ')})`, async () => (answer = await ask())[0] === 'Hangup', 5000, 20)
   t.same(answer, ['Hangup'], 'B learned from A why the stream ended')
 })

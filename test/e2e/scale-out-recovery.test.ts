@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { createServer, type AddressInfo } from 'node:net'
 import type { CallEvent } from '../../src/call/events.ts'
 import { buildTestApp } from '../helpers.ts'
+import { until } from '../until.ts'
 
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0
 const skip = hasRedisServer ? false : 'needs the redis-server binary (it starts a throwaway Redis on a free port)'
@@ -16,14 +17,6 @@ async function freePort (): Promise<number> {
   return port
 }
 
-const until = async (what: string, cond: () => boolean, ms: number): Promise<void> => {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
 t.test('an instance that started while Redis was down joins the fan-out once Redis is up', { skip }, async (t) => {
   const port = await freePort()
   const url = `redis://127.0.0.1:${port}`
@@ -32,7 +25,7 @@ t.test('an instance that started while Redis was down joins the fan-out once Red
 
   const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
   t.teardown(() => { redis.kill('SIGKILL') })
-  await until('A to join the fan-out (background retry)', () => a.eventFeed?.started === true, 20_000)
+  await until('A to join the fan-out (background retry)', () => a.eventFeed?.started === true, 20_000, 50)
   t.pass('A joined without a restart')
 
   const b = await buildTestApp(t, { REDIS_URL: url })
@@ -40,6 +33,6 @@ t.test('an instance that started while Redis was down joins the fan-out once Red
   const onB: CallEvent[] = []
   b.eventFeed?.subscribe((e) => { onB.push(e) })
   a.bus.publish({ type: 'call.status', callSid: 'CArecovered', at: Date.now(), status: 'ringing' })
-  await until('A\'s event on B', () => onB.some((e) => e.callSid === 'CArecovered'), 5000)
+  await until('A\'s event on B', () => onB.some((e) => e.callSid === 'CArecovered'), 5000, 50)
   t.pass('A\'s events reach B: fan-out resumed')
 })

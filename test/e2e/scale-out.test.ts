@@ -5,6 +5,7 @@ import { simulateCall } from '../../tools/sim/simulate.ts'
 import { randomSid } from '../../tools/sim/webhook.ts'
 import { startDemoOpenAI } from '../../fakes/openai-demo.ts'
 import { buildTestApp, listen, TEST_AUTH_TOKEN, TEST_BASE_URL, TEST_DASHBOARD_TOKEN } from '../helpers.ts'
+import { until } from '../until.ts'
 
 const PG = process.env.DATABASE_URL_TEST
 const REDIS = process.env.REDIS_URL_TEST
@@ -101,14 +102,11 @@ t.test('two instances, one Redis and one PostgreSQL: a call on A is seen live on
 
   // History written by A is read by B (shared PostgreSQL).
   let detail: { utterances?: unknown[] } | undefined
-  for (let i = 0; i < 50; i++) {
+  await until(() => `both utterances in B's history (got ${detail?.utterances?.length ?? 'no call'})`, async () => {
     const res = await fetch(`${baseB}/api/calls/${callSid}`, { headers: { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` } })
-    if (res.status === 200) {
-      detail = await res.json() as { utterances?: unknown[] }
-      if ((detail.utterances?.length ?? 0) >= 2) break
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
+    if (res.status === 200) detail = await res.json() as { utterances?: unknown[] }
+    return (detail?.utterances?.length ?? 0) >= 2
+  }, 5000, 100)
   t.equal(detail?.utterances?.length, 2, 'B\'s history API has A\'s call with both utterances')
 })
 

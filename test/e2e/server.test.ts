@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { TEST_AUTH_TOKEN, TEST_BASE_URL } from '../helpers.ts'
+import { until } from '../until.ts'
 
 const SERVER = new URL('../../src/server.ts', import.meta.url).pathname
 
@@ -27,7 +28,7 @@ t.test('without DASHBOARD_TOKEN the server generates one and prints the login UR
   t.teardown(() => { s.child.kill('SIGKILL'); rmSync(s.dir, { recursive: true, force: true }) })
   const [msg] = await once(s.child, 'message') as [{ port: number }]
   const base = `http://127.0.0.1:${msg.port}`
-  for (let i = 0; i < 100 && !/with the token: \S+\n/.test(s.err()); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  await until('the printed token', () => /with the token: \S+\n/.test(s.err()), 5000, 50)
   const printed = s.err()
   t.match(printed, `log in at ${TEST_BASE_URL}/login`, 'public login URL')
   t.match(printed, `${base}/login`, 'local login URL')

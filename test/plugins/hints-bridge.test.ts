@@ -8,7 +8,8 @@ import { createFakeResponses, startFakeOpenAI, FAKE_OPENAI_KEY as FAKE_RESPONSES
 import { FAKE_OPENAI_KEY, type FakeRealtimeConnection } from '../../fakes/realtime-server.ts'
 import type { TwilioMediaClient } from '../../fakes/twilio-media-client.ts'
 import { buildTestApp, ZERO_STATS } from '../helpers.ts'
-import { callSid, frame, realtimeHarness, sleep, type Harness } from '../realtime-harness.ts'
+import { callSid, frame, realtimeHarness, type Harness } from '../realtime-harness.ts'
+import { until } from '../until.ts'
 
 type HintDone = Extract<CallEvent, { type: 'hint.done' }>
 type HintDelta = Extract<CallEvent, { type: 'hint.delta' }>
@@ -21,12 +22,7 @@ const SUMMARY = JSON.stringify({ summary: 'A short call.', intent: 'question', a
 async function trackSession (h: Harness, call: TwilioMediaClient, track: 'inbound' | 'outbound', n: number): Promise<FakeRealtimeConnection> {
   call.media(frame(n), track)
   await h.fake.waitForConnection((c) => c.id === 2)
-  for (let i = 0; i < 1000; i++) {
-    const conn = h.fake.connections.find((c) => c.appended[0] === frame(n))
-    if (conn !== undefined) return conn
-    await sleep(5)
-  }
-  throw new Error(`no transcription session got the ${track} track`)
+  return await until(`a transcription session with the ${track} track`, () => h.fake.connections.find((c) => c.appended[0] === frame(n)))
 }
 
 /** Speech with its VAD events on a transcription session; the transcript itself is sent by the caller of this. */

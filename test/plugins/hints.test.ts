@@ -226,7 +226,8 @@ t.test('without OPENAI_API_KEY hints and summaries are off, said once at start-u
   app.bus.publish({ type: 'call.started', callSid: 'CA7', at: 1, streamSid: 'MZ7', mode: 'assist', direction: 'inbound', from: '+15551230000', to: '+15550002222', tracks: ['inbound', 'outbound'], bidirectional: false, startedAt: 1 })
   app.bus.publish({ type: 'transcript.final', callSid: 'CA7', at: 2, itemId: 'r1', speaker: 'remote', text: 'Hello?', startMs: 0, endMs: 500 })
   app.bus.publish({ type: 'call.stopped', callSid: 'CA7', at: 3, streamSid: 'MZ7', reason: 'stop', durationMs: 2, stats: ZERO_STATS })
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // Counted once the app has closed (its close hooks flush or end any hint or summary work), not after a pause.
+  await app.close()
   t.equal(fake.requests.length, 0, 'nothing was sent to OpenAI')
   t.notOk(events.some((e) => e.type.startsWith('hint.') || e.type === 'call.summary' || e.type === 'call.error'))
   t.equal(lines.filter((l) => l.part === 'hints' && /hints and post-call summaries are off/.test(l.msg ?? '')).length, 1)

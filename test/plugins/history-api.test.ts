@@ -5,6 +5,7 @@ import type { CallEvent } from '../../src/call/events.ts'
 import { sqliteEngine } from '../src/storage/databases.ts'
 import { DAY_MS } from '../../src/storage/retention.ts'
 import { FAKE_OPENAI_KEY, startFakeOpenAI, type FakeReply } from '../../fakes/openai-http.ts'
+import { until } from '../until.ts'
 
 const auth = { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` }
 const A = '+14155550101'
@@ -142,11 +143,10 @@ t.test('with RETENTION_DAYS the app purges old history at start-up (injected clo
   await seed.close()
   const app = await buildTestApp(t, { DATABASE_URL: db.url, RETENTION_DAYS: '7' }, { now: () => now })
   let ids: string[] = []
-  for (let i = 0; i < 200; i++) {
+  await until(() => `the retention sweep (listed: ${ids.join(', ')})`, async () => {
     ids = (await app.inject({ url: '/api/calls', headers: auth })).json().calls.map((c: { callSid: string }) => c.callSid)
-    if (ids.length === 1) break
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+    return ids.length === 1
+  }, 5000, 10)
   t.same(ids, ['CAnew'])
 })
 

@@ -1,16 +1,9 @@
 import t from 'tap'
 import { once } from 'node:events'
 import { buildTestApp, listen } from '../helpers.ts'
-import { mediaFrame, openMedia, opened, startFrame, stopFrame, upgradeStatus } from '../media-helpers.ts'
+import { injectMedia, mediaFrame, openMedia, opened, startFrame, stopFrame, upgradeStatus } from '../media-helpers.ts'
 import type { CallEvent, CallStoppedEvent } from '../../src/call/events.ts'
-
-async function until (cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+import { until } from '../until.ts'
 
 t.test('upgrade: a valid signature on /media and /media/ gets 101; missing, wrong or https-form signatures get 403', async (t) => {
   const app = await buildTestApp(t)
@@ -68,16 +61,21 @@ async function rawUpgradeHeaders (base: string, protocols: string): Promise<Reco
   })
 }
 
+t.test('an in-process upgrade (injectWS, as the frame tests below use) runs the same signature check', async (t) => {
+  const app = await buildTestApp(t)
+  await t.rejects(app.injectWS('/media'), /Unexpected server response: 403/, 'unsigned: refused')
+  const ws = await injectMedia(app)
+  t.equal(ws.readyState, ws.OPEN, 'signed: opened')
+  ws.terminate()
+})
+
 t.test('two concurrent calls, one sending garbage: the good one loses no frame', async (t) => {
   const app = await buildTestApp(t)
-  const base = await listen(app)
   const stopped: CallStoppedEvent[] = []
   const events: CallEvent[] = []
   app.bus.subscribe((e) => { events.push(e); if (e.type === 'call.stopped') stopped.push(e) })
-  const good = openMedia(base)
-  const bad = openMedia(base)
+  const [good, bad] = await Promise.all([injectMedia(app), injectMedia(app)])
   t.teardown(() => { good.terminate(); bad.terminate() })
-  await Promise.all([opened(good), opened(bad)])
   good.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }))
   good.send(startFrame('CAgood', 'MZgood'))
   bad.send(startFrame('CAbad', 'MZbad'))
@@ -93,7 +91,7 @@ t.test('two concurrent calls, one sending garbage: the good one loses no frame',
   }
   good.send(stopFrame('CAgood', 'MZgood'))
   bad.send(stopFrame('CAbad', 'MZbad'))
-  await until(() => stopped.length === 2)
+  await until('two call.stopped', () => stopped.length === 2)
   const g = stopped.find((s) => s.callSid === 'CAgood')
   const b = stopped.find((s) => s.callSid === 'CAbad')
   t.same(g?.stats.frames, { inbound: N, outbound: N }, 'every good frame accounted per track')
@@ -107,10 +105,8 @@ t.test('two concurrent calls, one sending garbage: the good one loses no frame',
 
 t.test('a stream that never sends start is closed with 1008 and a reason', async (t) => {
   const app = await buildTestApp(t)
-  const base = await listen(app)
-  const ws = openMedia(base)
+  const ws = await injectMedia(app)
   t.teardown(() => ws.terminate())
-  await opened(ws)
   const closed = once(ws, 'close')
   for (let i = 1; i <= 60; i++) ws.send(mediaFrame('MZnostart', 'inbound', i))
   const [code, reason] = await closed
@@ -120,11 +116,9 @@ t.test('a stream that never sends start is closed with 1008 and a reason', async
 
 t.test('timestamp gaps are counted per track', async (t) => {
   const app = await buildTestApp(t)
-  const base = await listen(app)
   const stopped = new Promise<CallStoppedEvent>((resolve) => app.bus.subscribe((e) => { if (e.type === 'call.stopped') resolve(e) }))
-  const ws = openMedia(base)
+  const ws = await injectMedia(app)
   t.teardown(() => ws.terminate())
-  await opened(ws)
   ws.send(startFrame('CAgap', 'MZgap', {}, ['inbound']))
   for (const i of [1, 2, 3, 7, 8, 20]) ws.send(mediaFrame('MZgap', 'inbound', i))
   ws.send(stopFrame('CAgap', 'MZgap'))
@@ -142,13 +136,12 @@ t.test('a started call is registered, publishes call.started with its parameters
   await opened(ws)
   ws.send(startFrame('CAreg', 'MZreg', { direction: 'outbound', to: '+14155550123' }))
   ws.send(mediaFrame('MZreg', 'inbound', 1))
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await until('CAreg to register', () => app.calls.get('CAreg'))
   t.equal(app.calls.get('CAreg')?.streamSid, 'MZreg')
   t.equal(app.calls.getByStream('MZreg')?.direction, 'outbound')
   t.match(events[0], { type: 'call.started', callSid: 'CAreg', direction: 'outbound', to: '+14155550123', bidirectional: false, tracks: ['inbound', 'outbound'] })
   ws.terminate()
-  await new Promise((resolve) => setTimeout(resolve, 50))
-  t.equal(app.calls.size, 0)
+  await until('CAreg to leave the registry', () => app.calls.size === 0)
   t.match(events.at(-1), { type: 'call.stopped', reason: 'closed' })
 })
 
@@ -163,9 +156,9 @@ t.test('the socket close is logged with who closed it and how: Twilio normal (10
     const ws = openMedia(base)
     await opened(ws)
     ws.send(startFrame(`CAclose${lines.length}`, `MZclose${lines.length}`))
-    await until(() => app.calls.size === 1)
+    await until('the call to register', () => app.calls.size === 1)
     how(ws)
-    await until(() => app.calls.size === 0)
+    await until('the call to leave the registry', () => app.calls.size === 0)
   }
   await closeWith((ws) => ws.close(1000))
   await closeWith((ws) => ws.close(1001))
@@ -173,7 +166,7 @@ t.test('the socket close is logged with who closed it and how: Twilio normal (10
   const idle = openMedia(base)
   await opened(idle)
   await once(idle, 'close')
-  await until(() => lines.filter((l) => l.close !== undefined).length === 4)
+  await until('four close log lines', () => lines.filter((l) => l.close !== undefined).length === 4)
   t.same(lines.filter((l) => l.close !== undefined).map((l) => [l.code, l.close]), [
     [1000, 'twilio_normal'], [1001, 'twilio_going_away'], [1006, 'twilio_abnormal'], [1008, 'server_policy'],
   ])

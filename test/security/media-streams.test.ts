@@ -10,6 +10,7 @@ import { buildTestApp, listen, signedPost, withStreamToken, TEST_AUTH_TOKEN, TES
 import { parseTwiml, streamParams, type XmlNode } from '../twiml-xml.ts'
 import { mediaFrame, openMedia, opened, startFrame, stopFrame } from '../media-helpers.ts'
 import { callSid, realtimeHarness, sleep, type Harness } from '../realtime-harness.ts'
+import { until } from '../until.ts'
 
 interface LogLine { level: number, msg: string, reason?: string, callSid?: string }
 
@@ -26,12 +27,6 @@ async function metricOf (app: FastifyInstance, name: string, labels = ''): Promi
   const res = await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` } })
   const line = res.body.split('\n').find((l) => l.startsWith(`${name}${labels} `))
   return line === undefined ? 0 : Number(line.split(' ')[1])
-}
-
-async function until (cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  for (const end = Date.now() + timeoutMs; !cond(); await sleep(5)) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`)
-  }
 }
 
 /** Resolves with the close code and reason, or rejects if the server keeps the socket open past `timeoutMs`. */
@@ -88,9 +83,9 @@ t.test('a replayed upgrade signature with an invented CallSid and no, forged, ex
   t.teardown(() => control.terminate())
   await opened(control)
   control.send(startFrame(controlSid, 'MZcontrol'))
-  await until(() => h.fake.connections.length > 0, 'the control call reached the Realtime API')
+  await until('the control call reached the Realtime API', () => h.fake.connections.length > 0)
   control.send(stopFrame(controlSid, 'MZcontrol'))
-  await until(() => h.events.some((e) => e.type === 'call.stopped'), 'control call stopped')
+  await until('control call stopped', () => h.events.some((e) => e.type === 'call.stopped'))
   await h.app.recorder.idle()
   const history = await h.app.inject({ url: '/api/calls', headers: { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` } })
   t.same((history.json() as { calls: Array<{ callSid: string }> }).calls.map((c) => c.callSid), [controlSid], 'history holds the real call only')
@@ -114,7 +109,7 @@ t.test('the same token twice (a replayed start) opens one stream only', async (t
   t.teardown(() => { first.terminate(); second.terminate() })
   await Promise.all([opened(first), opened(second)])
   first.send(startFrame(sid, 'MZfirst', params))
-  await until(() => h.app.calls.size === 1, 'first stream started')
+  await until('first stream started', () => h.app.calls.size === 1)
   const closed = closedWithin(second, 3000)
   second.send(startFrame(sid, 'MZsecond', params))
   t.same(await closed, { code: 1008, reason: 'stream not authorised' })
@@ -133,9 +128,9 @@ t.test('mode=agent and stream=connect in the parameters of a stream whose token 
   await opened(ws)
   ws.send(startFrame(sid, 'MZtamper', { token, mode: 'agent', stream: 'connect' }, ['inbound']))
   for (let n = 1; n <= 25; n++) ws.send(mediaFrame('MZtamper', 'inbound', n))
-  await until(() => h.events.some((e) => e.type === 'ai.status' && e.status === 'ready'), 'the AI session is ready')
+  await until('the AI session is ready', () => h.events.some((e) => e.type === 'ai.status' && e.status === 'ready'))
   ws.send(stopFrame(sid, 'MZtamper'))
-  await until(() => h.events.some((e) => e.type === 'call.stopped'), 'call stopped')
+  await until('call stopped', () => h.events.some((e) => e.type === 'call.stopped'))
   t.match(h.events.find((e) => e.type === 'call.started'), { callSid: sid, mode: 'assist', bidirectional: false })
   t.ok(h.fake.connections.length > 0 && h.fake.connections.every((c) => c.kind === 'transcription'), 'transcription sessions only, no voice agent')
   t.same(received, [], 'nothing was sent back on the stream')
@@ -154,12 +149,12 @@ t.test('20 authorised streams beyond MAX_CALLS get no AI session (assist stays u
     ws.send(startFrame(sid, `MZcap${i}`, i < 11 ? {} : { mode: 'agent', stream: 'connect' }, i < 11 ? ['inbound', 'outbound'] : ['inbound']))
     ws.send(mediaFrame(`MZcap${i}`, 'inbound', 1))
   }
-  await until(() => startedSids(h.events).length === 22, 'all 22 streams started')
-  await until(() => h.events.filter((e) => e.type === 'ai.status' && e.status === 'off').length === 20, 'twenty told they have no AI')
+  await until('all 22 streams started', () => startedSids(h.events).length === 22)
+  await until('twenty told they have no AI', () => h.events.filter((e) => e.type === 'ai.status' && e.status === 'off').length === 20)
   // The agent streams without AI are ended (Twilio then runs the TwiML after <Connect>: the operator).
-  await until(() => h.events.filter((e) => e.type === 'call.stopped').length >= 11, 'agent streams without AI ended')
+  await until('agent streams without AI ended', () => h.events.filter((e) => e.type === 'call.stopped').length >= 11)
   for (const { ws } of sockets) ws.close()
-  await until(() => h.app.calls.size === 0, 'all calls ended')
+  await until('all calls ended', () => h.app.calls.size === 0)
   const withAi = new Set(h.events.filter((e) => e.type === 'ai.status' && e.status === 'connecting').map((e) => e.callSid))
   t.equal(withAi.size, 2, 'AI sessions opened for MAX_CALLS calls only')
   t.equal(await h.metric('talkhint_media_streams_without_ai_total', '{reason="over_capacity"}'), 20)
@@ -188,21 +183,21 @@ t.test('a started stream that goes silent is closed and its upstream sessions re
   quiet.send(startFrame(quietSid, 'MZquiet'))
   talking.send(startFrame(talkSid, 'MZtalk'))
   for (let n = 1; n <= 3; n++) quiet.send(mediaFrame('MZquiet', 'inbound', n))
-  await until(() => h.fake.connections.length === 4, 'both calls hold their two transcription sessions')
+  await until('both calls hold their two transcription sessions', () => h.fake.connections.length === 4)
   const closed = closedWithin(quiet, 3000)
   // The talking call sends a frame every 20 ms for twice the idle timeout.
   let n = 0
   const pace = setInterval(() => { n++; talking.send(mediaFrame('MZtalk', 'inbound', n)) }, 20)
   t.teardown(() => clearInterval(pace))
   t.same(await closed, { code: 1008, reason: 'media idle timeout' })
-  await until(() => h.app.calls.get(quietSid) === undefined, 'the quiet call left the registry')
+  await until('the quiet call left the registry', () => h.app.calls.get(quietSid) === undefined)
   await sleep(400)
   clearInterval(pace)
   t.equal(talking.readyState, talking.OPEN, 'a stream with media keeps going past the idle timeout')
   t.ok(h.app.calls.get(talkSid) !== undefined)
   t.match(h.events.find((e) => e.type === 'call.stopped' && e.callSid === quietSid), { reason: 'closed' })
   talking.send(stopFrame(talkSid, 'MZtalk'))
-  await until(() => h.fake.connections.every((c) => c.closed), 'every upstream session closed')
+  await until('every upstream session closed', () => h.fake.connections.every((c) => c.closed))
   t.equal(await h.metric('talkhint_media_streams_idle_closed_total'), 1)
 })
 
@@ -221,11 +216,13 @@ t.test('100 idle upgrades beyond MAX_PENDING_STREAMS are closed at once; the wai
   // A pending socket that starts frees its slot.
   const sid = callSid()
   first[0]?.send(startFrame(sid, 'MZreal'))
-  await until(() => h.app.calls.size === 1, 'the started call is live')
+  await until('the started call is live', () => h.app.calls.size === 1)
   const next = openMedia(h.base)
   t.teardown(() => next.terminate())
   await opened(next)
-  await sleep(50)
+  // Usable, shown by using it (a refused socket is closed with 1013 and never starts a call), not by a pause.
+  next.send(startFrame(callSid(), 'MZnext'))
+  await until('the call on the freed slot is live', () => h.app.calls.size === 2)
   t.equal(next.readyState, next.OPEN, 'a slot freed by a start is usable again')
 })
 
@@ -243,9 +240,9 @@ t.test('non-base64 media payloads are rejected at the edge, counted, logged once
     if (n % 4 === 0) ws.send(mediaFrame('MZjunk', 'inbound', 1000 + ++good, b64(n)))
   }
   const conn = await h.fake.waitForConnection()
-  await until(() => conn.appended.length === good, 'the valid frames reached the Realtime API', 5000)
+  await until('the valid frames reached the Realtime API', () => conn.appended.length === good, 5000)
   ws.send(stopFrame(sid, 'MZjunk'))
-  await until(() => h.events.some((e) => e.type === 'call.stopped'), 'call stopped')
+  await until('call stopped', () => h.events.some((e) => e.type === 'call.stopped'))
   const stopped = h.events.find((e) => e.type === 'call.stopped')
   t.match(stopped, { stats: { frames: { inbound: good }, rejected: { bad_payload: 200 } } })
   t.ok(conn.appended.every((p) => /^[A-Za-z0-9+/]*={0,2}$/.test(p)), 'only base64 went upstream')
@@ -286,7 +283,7 @@ t.test('across instances: a token from the webhook on A opens the stream on B wi
     await opened(ws)
     const closed = closedWithin(ws, 3000).then((c) => c.reason, () => 'open')
     ws.send(JSON.stringify({ event: 'start', sequenceNumber: '1', streamSid: 'MZx', start: { accountSid: inbound.AccountSid, streamSid: 'MZx', callSid: inbound.CallSid, tracks: ['inbound', 'outbound'], customParameters: params, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } } }))
-    await until(() => app.calls.size === 1 || ws.readyState !== ws.OPEN, 'started or closed')
+    await until('started or closed', () => app.calls.size === 1 || ws.readyState !== ws.OPEN)
     if (app.calls.size === 1) ws.close()
     return app.calls.size === 1 ? 'started' : await closed
   }

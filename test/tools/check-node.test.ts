@@ -38,7 +38,7 @@ t.test('on an old Node the guard prints one line and exits 1', { skip: isOld ? f
 t.test('npm start, demo, call and test run the guard first (with the old Node first on PATH)', { skip: isOld ? false : `no old Node at ${OLD_NODE}` }, async (t) => {
   const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
   for (const name of ['start', 'demo', 'call', 'test']) {
-    t.match(scripts[`pre${name}`], /^node scripts\/check-node\.cjs( && |$)/, `pre${name} runs the guard first`)
+    t.match(scripts[`pre${name}`], /^node tools\/check-node\.cjs( && |$)/, `pre${name} runs the guard first`)
     // npm as the system Node runs it: /usr/bin first, so `node` in the script is the old one.
     const res = await run('npm', ['run', '--silent', name], { PATH: `${OLD_NODE.replace(/\/node$/, '')}:/bin`, HOME: process.env.HOME })
     t.equal(res.code, 1, `npm run ${name} exits 1`)

@@ -7,6 +7,7 @@ import { tone, type FakeRealtimeConnection } from '../../../fakes/realtime-serve
 import { signedPost, TEST_AUTH_TOKEN } from '../../helpers.ts'
 import { callSid, realtimeHarness, sleep, type Harness } from '../../realtime-harness.ts'
 import { parseTwiml, verbs } from '../../twiml-xml.ts'
+import { until } from '../../until.ts'
 
 type Json = Record<string, unknown>
 
@@ -110,10 +111,11 @@ t.test('a cancelled response is a barge-in, not a failure', async (t) => {
   await conn.waitFor('response.create')
   conn.speechStarted()
   await h.waitEvent((e) => e.type === 'agent.state' && e.state === 'listening')
-  await sleep(50)
+  // Counted once the call is over and its session closed: a retry or a fallback would be in by then.
+  call.stop()
+  await conn.whenClosed()
   t.equal(creates(conn).length, 1, 'not retried')
   t.notOk(h.events.some((e) => e.type === 'stream.outcome'))
-  call.stop()
 })
 
 /** A response with one function call, ending with `status` (the fake's functionCall always completes). */
@@ -203,18 +205,19 @@ t.test('greeting vs. a server-VAD response already under way: the greeting is re
   const vad = conn.respond({ chunks: [], transcript: 'Yes, how can I help?', complete: false })
   const call = await h.call({ callSid: sid, mode: 'agent' })
   const greet = await conn.waitFor('response.create')
-  await sleep(50)
+  await until('the refusal of the greeting', () => conn.errors.length > 0)
   t.match(conn.errors, [{ code: 'conversation_already_has_active_response', event_id: greet.event_id }], 'the API refuses the greeting')
   conn.audioDelta(vad.responseId, vad.itemId, tone(100, 4))
   conn.completeResponse()
   await call.waitFor((m) => m.event === 'media')
   t.same(call.mediaOut, [tone(100, 4)], 'the caller hears the answer under way')
   await h.waitEvent((e) => e.type === 'agent.state' && e.state === 'listening')
-  await sleep(50)
+  t.equal(call.ws.readyState, call.ws.OPEN)
+  // Counted once the call is over and its session closed: a resent greeting or a fallback would be in by then.
+  call.stop()
+  await conn.whenClosed()
   t.equal(creates(conn).length, 1, 'the greeting is not resent over the conversation')
   t.notOk(h.events.some((e) => e.type === 'stream.outcome'), 'no fallback')
-  t.equal(call.ws.readyState, call.ws.OPEN)
-  call.stop()
 })
 
 t.test('end_call when the Twilio REST call fails: the stream ends and <Connect action> still hangs up', async (t) => {

@@ -66,9 +66,11 @@ t.test('transfer_to_operator without OPERATOR_PHONE tells the model, which keeps
   const output = await conn.waitFor('conversation.item.create', (e) => (e.item as { call_id?: string }).call_id === callId)
   t.match(JSON.parse((output.item as { output: string }).output), { ok: false, error: /No operator/ })
   await conn.waitFor('response.create', (e) => e.response === undefined)
-  await sleep(50)
-  t.equal(rest.requests.length, 0, 'no REST call')
+  // Counted once the call has stopped and its session closed: the tool's work is done by then.
   call.stop()
+  await conn.whenClosed()
+  await h.waitEvent((e) => e.type === 'call.stopped')
+  t.equal(rest.requests.length, 0, 'no REST call')
 })
 
 t.test('when the AI cannot be reached, the agent says one sentence and transfers to the operator', async (t) => {

@@ -49,7 +49,8 @@ t.test('gpt-live-transcribe: turn_detection null, one commit per utterance, fina
 
   // The operator's (later-starting) utterance is transcribed first; the caller's must still come out first.
   outbound.transcribe(outbound.commits[0]?.itemId as string, 'We have a guarantee.')
-  await sleep(100)
+  // Handled (its partial is out) yet held; the exact order of the finals below catches a release at any later moment.
+  await h.waitEvent((e) => e.type === 'transcript.partial' && e.speaker === 'operator' && e.text === 'We have a guarantee.')
   t.notOk(h.events.some((e) => e.type === 'transcript.final'), 'the operator\'s final waits for the caller\'s, which started earlier')
   inbound.transcribe(inbound.commits[0]?.itemId as string, 'Can I cancel my plan?')
   await h.waitEvent((e) => e.type === 'transcript.final' && e.speaker === 'operator')

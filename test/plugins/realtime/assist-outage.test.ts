@@ -21,9 +21,9 @@ t.test('assist outlasts an outage longer than the agent\'s give-up budget; trans
   // Twilio keeps streaming throughout; every frame is taken (and held for the next session).
   const sent: string[] = []
   const refused = (): number => h.fake.handshakes.filter((x) => x.status === 503).length
-  const until = Date.now() + 30_000
+  const giveUpAt = Date.now() + 30_000
   for (let i = 1; refused() < REFUSED; i++) {
-    if (Date.now() > until) throw new Error(`only ${refused()} reconnect attempts`)
+    if (Date.now() > giveUpAt) throw new Error(`only ${refused()} reconnect attempts`)
     sent.push(frame(i))
     call.media(frame(i))
     await sleep(20)

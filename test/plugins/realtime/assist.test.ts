@@ -1,7 +1,8 @@
 import t from 'tap'
 import type { TranscriptEvent } from '../../../src/call/events.ts'
 import { FAKE_OPENAI_KEY } from '../../../fakes/realtime-server.ts'
-import { callSid, frame, realtimeHarness, sleep } from '../../realtime-harness.ts'
+import { callSid, frame, realtimeHarness } from '../../realtime-harness.ts'
+import { until } from '../../until.ts'
 
 t.test('assist opens one transcription session per track with the exact GA session.update', async (t) => {
   const h = await realtimeHarness(t, { TRANSCRIBE_MODEL: 'gpt-4o-transcribe', LANGUAGE: 'en' })
@@ -78,8 +79,9 @@ t.test('transcripts carry speaker labels and come out in spoken order when the s
   inbound.speechStopped(caller, 1800)
   // The later utterance (operator, 600 ms) is transcribed first; the caller's (200 ms) arrives after.
   outbound.transcribe(operator, 'How can I help?')
+  // Its transcript has been handled (the partial is out) yet no final: it is held. The exact order of the finals
+  // below catches a release at any later moment, so no pause is needed here.
   await h.waitEvent((e) => e.type === 'transcript.partial' && e.itemId === operator && e.text === 'How can I help?')
-  await sleep(50)
   t.notOk(h.events.some((e) => e.type === 'transcript.final'), 'the operator final waits for the earlier caller utterance')
   inbound.transcribe(caller, 'Hi, my order is late.', ['Hi, ', 'my order ', 'is late.'])
   await h.waitEvent((e) => e.type === 'transcript.final' && e.itemId === operator)
@@ -101,8 +103,7 @@ t.test('an outbound (click-to-call) leg labels its inbound track as the operator
   const call = await h.call({ callSid: callSid(), mode: 'assist', direction: 'outbound' })
   call.media(frame(1), 'inbound')
   await h.fake.waitForConnection((c) => c.id === 2)
-  let conn
-  while ((conn = h.fake.connections.find((c) => c.appended[0] === frame(1))) === undefined) await sleep(5)
+  const conn = await until('the session that got frame 1', () => h.fake.connections.find((c) => c.appended[0] === frame(1)))
   const item = conn.speechStarted({ audioStartMs: 0 })
   conn.speechStopped(item, 20)
   conn.transcribe(item, 'Calling the customer now.')

@@ -5,7 +5,8 @@ import pino from 'pino'
 import type { CallMetricEvent, TranscriptEvent } from '../../../src/call/events.ts'
 import type { MetricSummary } from '../../../src/ai/call-context.ts'
 import { tone } from '../../../fakes/realtime-server.ts'
-import { callSid, frame, realtimeHarness, sleep } from '../../realtime-harness.ts'
+import { callSid, frame, realtimeHarness } from '../../realtime-harness.ts'
+import { until } from '../../until.ts'
 
 interface LogLine { msg: string, callSid?: string, metrics?: Record<string, MetricSummary> }
 
@@ -21,13 +22,8 @@ async function rig (t: { teardown (fn: () => unknown): void }) {
     call: (opts: { mode: 'assist' | 'agent', tracks?: Array<'inbound' | 'outbound'> }) => h.call({ callSid: callSid(), ...opts }),
     metric: (name: string) => h.waitEvent<CallMetricEvent>((e) => e.type === 'call.metric' && e.name === name),
     /** The call's `ai bridge stopped` line (logged once its stream has closed). */
-    async stopLog (sid: string): Promise<LogLine> {
-      for (const end = Date.now() + 5000; Date.now() < end; await sleep(5)) {
-        const line = lines.find((l) => l.msg === 'ai bridge stopped' && l.callSid === sid)
-        if (line !== undefined) return line
-      }
-      throw new Error('timed out waiting for the stop log')
-    },
+    stopLog: async (sid: string): Promise<LogLine> =>
+      await until(`the stop log of ${sid}`, () => lines.find((l) => l.msg === 'ai bridge stopped' && l.callSid === sid)),
   }
 }
 

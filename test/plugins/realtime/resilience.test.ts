@@ -62,11 +62,12 @@ t.test('agent: after a dropped upstream the transcript is re-injected and the gr
   ], 'the conversation so far, in order')
   call.media(frame(100))
   await second.waitForAudio(160)
-  await sleep(50)
+  t.equal(call.ws.readyState, call.ws.OPEN)
+  // Counted once the call is over and the session closed, so a late greeting cannot slip past.
+  call.stop()
+  await second.whenClosed()
   t.equal(second.received.filter((e) => e.type === 'response.create').length, 0, 'no second greeting')
   t.same(second.errors, [])
-  t.equal(call.ws.readyState, call.ws.OPEN)
-  call.stop()
 })
 
 t.test('agent: the re-injected history keeps spoken order when VAD\'s auto-response finishes before the caller\'s transcription', async (t) => {
@@ -83,10 +84,11 @@ t.test('agent: the re-injected history keeps spoken order when VAD\'s auto-respo
   first.drop()
   const second = await h.fake.waitForConnection((c) => c.id === 2)
   await second.waitFor('conversation.item.create', (e) => e.item.type === 'message' && e.item.role === 'user')
-  await sleep(50)
+  // Counted once the call is over and the session closed: every item the bridge re-injected is in, and none twice.
+  call.stop()
+  await second.whenClosed()
   const roles = second.received.filter((e) => e.type === 'conversation.item.create').map((e) => (e.item as { role?: string }).role)
   t.same(roles, ['assistant', 'user', 'assistant'], 'greeting, the caller, then the answer')
-  call.stop()
 })
 
 t.test('session_expired moves the call to a new session', async (t) => {
@@ -192,8 +194,8 @@ t.test('frames beyond REALTIME_BUFFER_MS while the upstream is away are dropped 
   for (let i = 0; i < 10; i++) call.media(frame(i))
   const conn = await h.fake.waitForConnection()
   await conn.waitForAudio(5 * 160)
-  await sleep(30)
-  t.same(conn.appended, [5, 6, 7, 8, 9].map((i) => frame(i)), 'the newest 100 ms are kept')
   call.stop()
   t.match(await h.waitEvent((e) => e.type === 'call.metric' && e.name === 'frames_dropped'), { value: 5 })
+  await conn.whenClosed()
+  t.same(conn.appended, [5, 6, 7, 8, 9].map((i) => frame(i)), 'the newest 100 ms are kept (counted once the session closed)')
 })

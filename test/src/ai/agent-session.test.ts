@@ -8,14 +8,17 @@ import type { CallEvent } from '../../../src/call/events.ts'
 import type { LiveCall } from '../../../src/call/session.ts'
 import { silentLogger } from '../../../src/log.ts'
 import { testConfig } from '../../helpers.ts'
+import { until } from '../../until.ts'
 
 /** One ordered log of everything sent to Twilio and to OpenAI, so cross-socket order is visible. */
 function rig (t: { teardown (fn: () => void): void }) {
   const log: string[] = []
   const sent: Array<Record<string, unknown>> = []
   let handlers: ConnectionHandlers | undefined
+  let connects = 0
   const connect: ConnectRealtime = (_target, h) => {
     handlers = h
+    connects++
     return {
       send: (event) => {
         sent.push(event as unknown as Record<string, unknown>)
@@ -53,7 +56,7 @@ function rig (t: { teardown (fn: () => void): void }) {
   } as unknown as LiveCall
   t.teardown(() => agent.close('test over'))
   const emit = (e: Record<string, unknown>): void => handlers?.onEvent(e as unknown as RealtimeServerEvent)
-  return { log, sent, events, agent, call, emit, open: () => handlers?.onOpen(), dropped: (code: number) => handlers?.onClose(code, '') }
+  return { log, sent, events, agent, call, emit, open: () => handlers?.onOpen(), dropped: (code: number) => handlers?.onClose(code, ''), connects: () => connects }
 }
 
 const audio = (ms: number): string => Buffer.alloc(ms * 8, 0x55).toString('base64')
@@ -132,7 +135,7 @@ t.test('after a reconnect, audio of the old session still playing is cleared but
   r.emit({ type: 'response.created', response: { id: 'r1' } })
   r.emit({ type: 'response.output_audio.delta', response_id: 'r1', item_id: 'old1', output_index: 0, content_index: 0, delta: audio(500) })
   r.dropped(1006)
-  await new Promise((resolve) => setTimeout(resolve, 10)) // the first reconnect is immediate
+  await until('the reconnect', () => r.connects() === 2)
   r.open()
   r.emit({ type: 'session.updated', session: {} })
   r.log.length = 0

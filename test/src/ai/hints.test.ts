@@ -7,6 +7,7 @@ import type { CallEvent } from '../../../src/call/events.ts'
 import { silentLogger, type Logger } from '../../../src/log.ts'
 import { FAKE_OPENAI_KEY, startFakeOpenAI, type FakeOpenAI, type ReplyScript } from '../../../fakes/openai-http.ts'
 import { ZERO_STATS } from '../../helpers.ts'
+import { until } from '../../until.ts'
 
 t.test('pushTurn keeps the last turns within the turn and character bounds', async (t) => {
   const turns: Turn[] = []
@@ -61,27 +62,18 @@ const said = (callSid: string, text: string, itemId: string, speaker: 'remote' |
 const stopped = (callSid: string, streamSid = `MZ${callSid}`): CallEvent =>
   ({ type: 'call.stopped', callSid, at: 3, streamSid, reason: 'stop', durationMs: 2, stats: ZERO_STATS })
 
-function until (events: CallEvent[], pred: (e: CallEvent) => boolean): Promise<CallEvent> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now()
-    const poll = (): void => {
-      const hit = events.find(pred)
-      if (hit !== undefined) resolve(hit)
-      else if (Date.now() - started > 5000) reject(new Error(`not seen; got ${events.map((e) => e.type).join(', ')}`))
-      else setTimeout(poll, 5)
-    }
-    poll()
-  })
-}
+/** The first event matching `pred`, once there is one (the timeout names the event types seen so far). */
+const seen = (events: CallEvent[], pred: (e: CallEvent) => boolean): Promise<CallEvent> =>
+  until(() => `a matching event; got ${events.map((e) => e.type).join(', ')}`, () => events.find(pred))
 
 t.test('a hint that does not finish in time is dropped with call.error and its request aborted', async (t) => {
   // The first token must arrive before the deadline (a few ms here); 800 ms leaves room on a loaded machine.
   const r = await rig(t, () => ({ text: 'Slow answer here', hangAfter: 1 }), { timeoutMs: 800 })
   r.bus.publish(started('CA1'))
   r.bus.publish(said('CA1', 'Hello?', 'i1'))
-  await until(r.events, (e) => e.type === 'hint.delta')
+  await seen(r.events, (e) => e.type === 'hint.delta')
   t.notOk(r.events.some((e) => e.type === 'hint.done'), 'still open after the first token')
-  const done = await until(r.events, (e) => e.type === 'hint.done') as Extract<CallEvent, { type: 'hint.done' }>
+  const done = await seen(r.events, (e) => e.type === 'hint.done') as Extract<CallEvent, { type: 'hint.done' }>
   t.match(done, { text: 'Slow', superseded: false, error: 'timed out' })
   t.match(r.events.find((e) => e.type === 'call.error'), { code: 'hint_timeout' })
   await r.fake.requests[0]!.finished
@@ -93,7 +85,7 @@ t.test('call.stopped aborts the hint in flight, forgets the call and ignores lat
   const r = await rig(t, () => ({ text: 'Never finishes', hangAfter: 1 }))
   r.bus.publish(started('CA2'))
   r.bus.publish(said('CA2', 'One more thing', 'i1'))
-  await until(r.events, (e) => e.type === 'hint.delta')
+  await seen(r.events, (e) => e.type === 'hint.delta')
   t.equal(r.engine.inFlight, 1)
   r.bus.publish(stopped('CA2'))
   t.equal(r.engine.calls, 0, 'state released')
@@ -138,14 +130,14 @@ t.test('an empty answer and a mid-stream error event are reported; each code is 
     : { text: 'partial text', failMidStream: { kind: 'error', code: 'server_error', message: 'boom', failAfter: 1 } })
   r.bus.publish(started('CA4'))
   r.bus.publish(said('CA4', 'first', 'i1'))
-  await until(r.events, (e) => e.type === 'call.error')
+  await seen(r.events, (e) => e.type === 'call.error')
   t.match(r.events.find((e) => e.type === 'call.error'), { code: 'hint_empty' })
   t.notOk(r.events.some((e) => e.type === 'hint.done'), 'nothing was shown, nothing to close')
   r.bus.publish(said('CA4', 'second', 'i2'))
-  const done = await until(r.events, (e) => e.type === 'hint.done')
+  const done = await seen(r.events, (e) => e.type === 'hint.done')
   t.match(done, { text: 'partial', error: /boom/ })
   r.bus.publish(said('CA4', 'third', 'i3'))
-  await until(r.events, (e) => e.type === 'hint.done' && e.itemId === 'i3')
+  await seen(r.events, (e) => e.type === 'hint.done' && e.itemId === 'i3')
   const warns = r.logs.filter((l) => l.level === 'warn').map((l) => (l.obj as { code: string }).code)
   t.same(warns, ['empty', 'upstream_error'], 'second upstream_error went to debug')
   t.ok(r.logs.some((l) => l.level === 'debug' && (l.obj as { code?: string }).code === 'upstream_error'))

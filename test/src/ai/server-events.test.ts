@@ -5,6 +5,7 @@ import type { RealtimeServerEvent } from '../../../src/ai/events.ts'
 import { createSdkConnect, MAX_EVENT_BYTES } from '../../../src/ai/realtime-connection.ts'
 import { readServerEvent } from '../../../src/ai/server-events.ts'
 import { FAKE_OPENAI_KEY, startFakeRealtime } from '../../../fakes/realtime-server.ts'
+import { until } from '../../until.ts'
 
 const payload = Buffer.from(Array.from({ length: 160 }, (_, i) => (i * 7) & 0xff)).toString('base64')
 const delta = { type: 'response.output_audio.delta', event_id: 'event_1', response_id: 'resp_1', item_id: 'item_1', output_index: 0, content_index: 12, delta: payload }
@@ -30,7 +31,7 @@ async function sdkSession (t: Test) {
   })
   t.teardown(() => conn.close())
   const server = await fake.waitForConnection()
-  await until(() => got.open && got.events.some((e) => e.type === 'session.created'))
+  await until('session.created on an open socket', () => got.open && got.events.some((e) => e.type === 'session.created'))
   return { conn, server, got }
 }
 
@@ -40,7 +41,7 @@ t.test('through the SDK connection: events in order, a malformed frame reported 
   server.sendText('{"type":"response.output_audio.delta", oops')
   server.sendText(JSON.stringify({ ...delta, event_id: 'event_2', delta: 'AAAA' }))
   server.send({ type: 'response.output_audio.done', response_id: 'resp_1', item_id: 'item_1', output_index: 0, content_index: 0 })
-  await until(() => events.some((e) => e.type === 'response.output_audio.done'))
+  await until('response.output_audio.done', () => events.some((e) => e.type === 'response.output_audio.done'))
   t.same(events.map((e) => e.type), ['session.created', 'response.output_audio.delta', 'response.output_audio.delta', 'response.output_audio.done'])
   t.strictSame(events[1], delta, 'the delta exactly as sent')
   t.equal((events[2] as { delta: string }).delta, 'AAAA')
@@ -56,16 +57,8 @@ t.test('through the SDK connection: events in order, a malformed frame reported 
 t.test('a server event past MAX_EVENT_BYTES is refused: an error, the socket closed, nothing handled', async (t) => {
   const { server, got } = await sdkSession(t)
   server.sendText(JSON.stringify({ type: 'conversation.item.retrieved', item: { id: 'x', pad: 'A'.repeat(MAX_EVENT_BYTES) } }))
-  await until(() => got.closedWith !== undefined)
+  await until('the socket to close', () => got.closedWith !== undefined)
   t.match(got.errors.map((e) => e.message).join('\n'), /max payload size exceeded/i, 'ws refuses it for its size')
   t.ok(got.closedWith === 1006 || got.closedWith === 1009, `closed (${String(got.closedWith)})`)
   t.notOk(got.events.some((e) => (e.type as string) === 'conversation.item.retrieved'), 'the oversized event never reached the handlers')
 })
-
-async function until (cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting')
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}

@@ -14,6 +14,7 @@ import { TEST_AUTH_TOKEN, TEST_BASE_URL, TEST_DASHBOARD_TOKEN, form, twilioSigna
 import { FAKE_OPENAI_KEY, startFakeRealtime, tone, type FakeRealtimeConnection } from '../../../fakes/realtime-server.ts'
 import { TwilioMediaClient } from '../../../fakes/twilio-media-client.ts'
 import { openStore } from '../../../src/storage/open.ts'
+import { until } from '../../until.ts'
 
 const SERVER = new URL('../../../src/server.ts', import.meta.url).pathname
 const CALL_SID = 'CA' + 'd0'.repeat(16)
@@ -26,14 +27,6 @@ const LINES: Array<['remote' | 'operator', string]> = [
   ['remote', 'Thank you, how long will it take?'],
   ['operator', 'Three to five business days.'],
 ]
-
-const until = async (what: string, cond: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> => {
-  const end = Date.now() + ms
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 t.test('SIGKILL mid-call loses no utterance that was final before the kill', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'talkhint-durability-'))
@@ -90,7 +83,7 @@ t.test('SIGKILL mid-call loses no utterance that was final before the kill', asy
   }, 20)
   t.teardown(() => clearInterval(pump))
 
-  await until('two transcription sessions', () => fake.connections.length >= 2 && fake.connections.every((c) => c.appended.length > 0))
+  await until('two transcription sessions', () => fake.connections.length >= 2 && fake.connections.every((c) => c.appended.length > 0), 15_000, 20)
   const inbound = fake.connections.find((c) => c.appended[0] === inboundFirst) as FakeRealtimeConnection
   const outbound = fake.connections.find((c) => c !== inbound) as FakeRealtimeConnection
   t.ok(inbound !== undefined && outbound !== undefined, 'one session per track')
@@ -107,7 +100,7 @@ t.test('SIGKILL mid-call loses no utterance that was final before the kill', asy
     conn.transcribe(item, text)
     ms += 1000
     // Final means: the dashboard can read it back while the call is still live.
-    await until(`utterance ${i + 1} to be readable`, async () => (await api()).length === i + 1)
+    await until(`utterance ${i + 1} to be readable`, async () => (await api()).length === i + 1, 15_000, 20)
   }
   t.same((await api()).map((u) => u.text), LINES.map(([, text]) => text), 'all final and readable mid-call')
 

@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from '../../../src/log.ts'
 import { createRecorder, opForEvent } from '../../../src/storage/recorder.ts'
 import { StoreError, type Store, type WriteOp } from '../../../src/storage/store.ts'
 import { sqliteEngine } from './databases.ts'
+import { until } from '../../until.ts'
 
 const A = '+14155550101'
 const OURS = '+15550002222'
@@ -13,12 +14,6 @@ const webhook = (callSid: string, at = 1000): CallEvent =>
   ({ type: 'call.webhook', callSid, at, mode: 'assist', direction: 'inbound', from: A, to: OURS, ai: true })
 const final = (callSid: string, itemId: string, text: string, at = 2000): CallEvent =>
   ({ type: 'transcript.final', callSid, at, itemId, speaker: 'remote', text, startMs: 0, endMs: 800 })
-
-/** Polls until `cond` holds (no fixed sleeps: the test waits for the state, not for a time). */
-async function until (cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
-  if (!cond()) throw new Error('condition never became true')
-}
 
 /** A real store behind a switch: `down` makes every write fail as an outage would. */
 function flaky (store: Store) {
@@ -100,7 +95,7 @@ t.test('a database outage is reported per call and retried with backoff; nothing
   bus.publish(webhook('CA1'))
   bus.publish(final('CA1', 'i1', 'said during the outage'))
   bus.publish(webhook('CA2'))
-  await until(() => recorder.status().retries >= 2)
+  await until('two retries', () => recorder.status().retries >= 2)
   t.match(recorder.status(), { state: 'retrying', queued: 3, lastError: /connection refused/ }, 'retried, still holding the writes')
   bus.publish(final('CA2', 'i1', 'also during the outage'))
   t.same(errors.map((e) => [e.callSid, (e as { code: string }).code]), [['CA1', 'STORAGE_UNAVAILABLE'], ['CA2', 'STORAGE_UNAVAILABLE']], 'each live call told once')

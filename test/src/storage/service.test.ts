@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createCallEventBus } from '../../../src/call/bus.ts'
 import { silentLogger } from '../../../src/log.ts'
 import { startStorage } from '../../../src/storage/service.ts'
+import { until } from '../../until.ts'
 
 t.test('a database that is down at start-up: calls are held, then saved once it comes up and is migrated', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'talkhint-service-'))
@@ -28,7 +29,7 @@ t.test('a database that is down at start-up: calls are held, then saved once it 
 
   rmSync(blocker)
   mkdirSync(blocker)
-  for (let i = 0; i < 1000 && !(service.ready() && service.recorder.status().queued === 0); i++) await new Promise((resolve) => setTimeout(resolve, 5))
+  await until('the migration and the queued writes', () => service.ready() && service.recorder.status().queued === 0)
   t.equal(service.ready(), true, 'migrated once the database appeared')
   await service.recorder.idle()
   t.same((await service.store.getCall('CA1'))?.utterances.map((u) => u.text), ['kept while the disk was away'])
