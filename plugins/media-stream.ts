@@ -107,4 +107,4 @@ const mediaStream: FastifyPluginAsync = async (app) => {
 }
 
 // Encapsulated (its routes and hooks stay its own); fp only declares what it needs from the service plugins.
-export default fp(mediaStream, { name: 'media-stream', encapsulate: true, dependencies: ['core', 'websocket', 'metrics'] })
+export default fp(mediaStream, { name: 'media-stream', encapsulate: true, dependencies: ['core', 'websocket', 'metrics', 'shutdown'] })
