@@ -2,6 +2,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { MODES, type Mode } from './config.ts'
 import type { CallEvent, MediaStats, Track } from './call/events.ts'
+import { setBounded } from './util/bounded.ts'
 
 /** A dashboard hub's counters, read at scrape time: clients connected now, events dropped so far (cumulative). */
 export interface HubStats { readonly clients: number, readonly dropped: number }
@@ -89,9 +90,7 @@ function sharedProcessRegistry (): Registry {
 }
 
 function remember<K, V> (map: Map<K, V>, key: K, value: V): void {
-  map.delete(key)
-  map.set(key, value)
-  if (map.size > MAX_TRACKED) map.delete(map.keys().next().value as K)
+  setBounded(map, key, value, MAX_TRACKED)
 }
 
 /** Creates the metrics for one app. Nothing here is global except the shared process metrics. */
