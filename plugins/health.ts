@@ -1,16 +1,17 @@
 /** GET /healthz (no I/O; 503 while draining) and GET /version (which build is live). */
 import type { FastifyPluginAsync } from 'fastify'
 import { versionInfo } from '../src/version.ts'
+import { HEALTH_PATH, VERSION_PATH } from '../src/routes.ts'
 
 const health: FastifyPluginAsync = async (app) => {
   const version = versionInfo(app.config, new Date(app.now()))
 
-  app.get('/healthz', { logLevel: 'warn' }, async (_req, reply) => {
+  app.get(HEALTH_PATH, { logLevel: 'warn' }, async (_req, reply) => {
     if (app.lifecycle.draining) return reply.code(503).send({ status: 'draining' })
     return { status: 'ok' }
   })
 
-  app.get('/version', async () => version)
+  app.get(VERSION_PATH, async () => version)
 }
 
 export default health

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import { createHub, type CallEventSource, type Hub, type HubOptions } from '../src/hub/hub.ts'
 import { attachSocket } from '../src/hub/ws-client.ts'
+import { UI_PATH } from '../src/routes.ts'
 
 declare module 'fastify' {
   interface FastifyInstance { hub: Hub }
@@ -14,8 +15,6 @@ export interface HubPluginOptions extends Partial<Omit<HubOptions, 'log' | 'sour
   pingMs?: number
   closeGraceMs?: number
 }
-
-export const UI_PATH = '/ui'
 
 const hub: FastifyPluginAsync<HubPluginOptions> = async (app, opts) => {
   const { source, pingMs, closeGraceMs, ...tuning } = opts

@@ -3,8 +3,9 @@ import WebSocket from 'ws'
 import type { Track } from '../../src/call/events.ts'
 import { MULAW_BYTES_PER_MS } from '../../src/audio/mulaw.ts'
 import { signTwilioRequest } from '../../src/twilio/signature.ts'
+import { TWILIO_SUBPROTOCOL } from '../../src/routes.ts'
 import { createClock, type SimClock } from './clock.ts'
-import { handshakeStatusError, streamError } from './outcome.ts'
+import { handshakeStatusError, streamError } from './stream-errors.ts'
 import { PlaybackQueue } from './playback.ts'
 import { readServerMessage } from './server-messages.ts'
 import { randomSid } from './webhook.ts'
@@ -33,8 +34,6 @@ export interface StreamClientOptions {
   /** Twilio gives up on a handshake after about 10 s (31901). */
   readonly handshakeTimeoutMs?: number
 }
-
-const SUBPROTOCOL = 'audio.twilio.com'
 
 /**
  * One Twilio media stream seen from Twilio's side. Reusable on its own (a load benchmark can
@@ -83,7 +82,7 @@ export class TwilioStreamClient {
 
   /** Opens the socket with Twilio's handshake; rejects with a `SimError` that says what failed. */
   static open (opts: StreamClientOptions): Promise<TwilioStreamClient> {
-    const offered = opts.subprotocol === undefined ? SUBPROTOCOL : opts.subprotocol
+    const offered = opts.subprotocol === undefined ? TWILIO_SUBPROTOCOL : opts.subprotocol
     const ws = new WebSocket(opts.url, offered === false ? [] : [offered], {
       headers: { 'x-twilio-signature': signTwilioRequest(opts.authToken, opts.signedUrl, {}) },
       handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
