@@ -18,7 +18,7 @@ function sourceFiles (dir: string): string[] {
 }
 
 /** Every module specifier a file names: static imports and re-exports (type-only too), `import '…'` and `import('…')`. */
-export function specifiers (code: string): string[] {
+function specifiers (code: string): string[] {
   const noComments = code.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1')
   const found: string[] = []
   for (const m of noComments.matchAll(/(?:^|[\n;])\s*(?:import|export)\s(?:[^'"`;]*?\sfrom\s*)?['"]([^'"]+)['"]/g)) found.push(m[1] as string)
@@ -27,7 +27,7 @@ export function specifiers (code: string): string[] {
 }
 
 /** The graph's cycles: one representative path per strongly connected component larger than a lone node without a self-edge. */
-export function findCycles (graph: ReadonlyMap<string, readonly string[]>): string[][] {
+function findCycles (graph: ReadonlyMap<string, readonly string[]>): string[][] {
   let next = 0
   const index = new Map<string, number>()
   const low = new Map<string, number>()
