@@ -1,7 +1,7 @@
 /** Doctor checks 2–4: PUBLIC_BASE_URL answers /healthz and /version and completes the media-stream handshake. */
 import type { Config } from '../../src/config.ts'
 import { HEALTH_PATH, mediaStreamUrl, MEDIA_STREAM_PATH, publicUrl, TWILIO_SUBPROTOCOL, VERSION_PATH } from '../../src/routes.ts'
-import { signTwilioRequest } from '../../src/twilio/signature.ts'
+import { signTwilioRequest, TWILIO_SIGNATURE_HEADER } from '../../src/twilio/signature.ts'
 import type { CheckResult, HttpGet, WsHandshake } from './types.ts'
 
 const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL'])
@@ -119,7 +119,7 @@ export async function checkStream (config: Config, wsHandshake: WsHandshake, tim
   const signature = signTwilioRequest(config.twilioAuthToken, url, {})
   let res
   try {
-    res = await wsHandshake(url, { protocol: TWILIO_SUBPROTOCOL, headers: { 'x-twilio-signature': signature }, timeoutMs })
+    res = await wsHandshake(url, { protocol: TWILIO_SUBPROTOCOL, headers: { [TWILIO_SIGNATURE_HEADER]: signature }, timeoutMs })
   } catch (err) {
     return { ...base, status: 'fail', ...describeNetworkError(err, where, timeoutMs), data: { url } }
   }

@@ -2,8 +2,9 @@
 import WebSocket from 'ws'
 import type { Track } from '../../src/call/events.ts'
 import { MULAW_BYTES_PER_MS } from '../../src/audio/mulaw.ts'
-import { signTwilioRequest } from '../../src/twilio/signature.ts'
+import { signTwilioRequest, TWILIO_SIGNATURE_HEADER } from '../../src/twilio/signature.ts'
 import { TWILIO_SUBPROTOCOL } from '../../src/routes.ts'
+import { TWILIO_MEDIA_FORMAT } from '../../src/twilio/codec.ts'
 import { createClock, type SimClock } from './clock.ts'
 import { handshakeStatusError, streamError } from './stream-errors.ts'
 import { PlaybackQueue } from './playback.ts'
@@ -84,7 +85,7 @@ export class TwilioStreamClient {
   static open (opts: StreamClientOptions): Promise<TwilioStreamClient> {
     const offered = opts.subprotocol === undefined ? TWILIO_SUBPROTOCOL : opts.subprotocol
     const ws = new WebSocket(opts.url, offered === false ? [] : [offered], {
-      headers: { 'x-twilio-signature': signTwilioRequest(opts.authToken, opts.signedUrl, {}) },
+      headers: { [TWILIO_SIGNATURE_HEADER]: signTwilioRequest(opts.authToken, opts.signedUrl, {}) },
       handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
     })
     return new Promise((resolve, reject) => {
@@ -136,7 +137,7 @@ export class TwilioStreamClient {
       callSid: o.callSid,
       tracks: o.tracks,
       customParameters: o.customParameters ?? {},
-      mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+      mediaFormat: { ...TWILIO_MEDIA_FORMAT },
     }
     this.#send(JSON.stringify({ event: 'start', sequenceNumber: String(++this.#seq), start, streamSid: this.streamSid }))
     this.#emit({ type: 'stream.start', streamSid: this.streamSid, tracks: o.tracks, bidirectional: o.bidirectional, parameters: start.customParameters })
