@@ -21,6 +21,7 @@ export class BoundedSet<K> {
   }
 
   delete (key: K): boolean { return this.#keys.delete(key) }
+  clear (): void { this.#keys.clear() }
   has (key: K): boolean { return this.#keys.has(key) }
   get size (): number { return this.#keys.size }
 }

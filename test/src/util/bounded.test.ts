@@ -29,6 +29,9 @@ t.test('BoundedSet.delete forgets a key and frees its slot', async (t) => {
   s.add('c')
   t.ok(s.has('b') && s.has('c'), 'nothing else evicted')
   t.equal(s.size, 2)
+  s.clear()
+  t.equal(s.size, 0, 'clear empties it')
+  t.notOk(s.has('b'))
 })
 
 t.test('BoundedSet stays bounded under a long stream of keys', async (t) => {
