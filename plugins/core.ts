@@ -8,7 +8,7 @@ import { createCallRegistry, type CallRegistry } from '../src/call/registry.ts'
 import { createLifecycle, type Lifecycle } from '../src/lifecycle.ts'
 import { createTwilioApi, type TwilioApi } from '../src/twilio/rest.ts'
 import { publicUrl } from '../src/routes.ts'
-import { isValidWebhookSignature, type Params } from '../src/twilio/signature.ts'
+import { isValidWebhookSignature, TWILIO_SIGNATURE_HEADER, type Params } from '../src/twilio/signature.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -47,7 +47,7 @@ const core: FastifyPluginAsync<CoreOptions> = async (app, opts) => {
     const params = (isForm(body) ? body : {}) as Params
     const url = publicUrl(config.publicBaseUrl, req.url)
     // Checked against every value as received: Twilio's algorithm signs each value of a repeated key.
-    if (isValidWebhookSignature(config.twilioAuthToken, req.headers['x-twilio-signature'] as string | undefined, url, params)) {
+    if (isValidWebhookSignature(config.twilioAuthToken, req.headers[TWILIO_SIGNATURE_HEADER] as string | undefined, url, params)) {
       if (!isForm(body)) {
         req.log.warn({ path: req.routeOptions.url }, 'signed webhook without a form body; refused')
         await reply.code(400).send({ error: 'invalid_webhook', message: 'Twilio webhooks are form posts (application/x-www-form-urlencoded); this request had no form body.' })

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { createHub, type CallEventSource, type Hub, type HubOptions } from '../src/hub/hub.ts'
 import { attachSocket } from '../src/hub/ws-client.ts'
+import { UI_PATH } from '../src/routes.ts'
 
 declare module 'fastify' {
   interface FastifyInstance { hub: Hub }
@@ -15,8 +16,6 @@ export interface HubPluginOptions extends Partial<Omit<HubOptions, 'log' | 'sour
   pingMs?: number
   closeGraceMs?: number
 }
-
-export const UI_PATH = '/ui'
 
 /** `callSid`: watch one call; without it, every call. */
 const UiQuery = Type.Object({ callSid: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{2,64}$' })) })

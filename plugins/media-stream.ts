@@ -4,7 +4,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import { describeClose, MediaSession } from '../src/call/session.ts'
 import { MEDIA_STREAM_PATH, mediaStreamUrl } from '../src/routes.ts'
-import { isValidStreamSignature } from '../src/twilio/signature.ts'
+import { isValidStreamSignature, TWILIO_SIGNATURE_HEADER } from '../src/twilio/signature.ts'
 import { createStreamTokens } from '../src/twilio/stream-token.ts'
 
 interface Entry { session: MediaSession, socket: WebSocket, pending: boolean, closedByUs: boolean }
@@ -22,7 +22,7 @@ const mediaStream: FastifyPluginAsync = async (app) => {
   // Runs before the upgrade: a bad signature gets a plain 403 and no socket. The signature is the same for every
   // call (Twilio signs the bare wss:// URL), so it only keeps strangers out; the per-call token decides at `start`.
   const verify = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const sig = req.headers['x-twilio-signature'] as string | undefined
+    const sig = req.headers[TWILIO_SIGNATURE_HEADER] as string | undefined
     if (!req.url.includes('?') && isValidStreamSignature(config.twilioAuthToken, sig, streamUrl)) return
     req.log.warn({ path: req.url.split('?')[0] }, 'rejected media-stream upgrade: missing or invalid X-Twilio-Signature')
     await reply.code(403).send()

@@ -2,6 +2,7 @@
 import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
 import type { FastifyPluginAsync } from 'fastify'
+import { HEALTH_PATH } from '../src/routes.ts'
 
 const TWILIO_OR_MEDIA = /^\/(twilio\/|media\/?$)/
 
@@ -12,7 +13,7 @@ const pressure: FastifyPluginAsync = async (app) => {
     retryAfter: 5,
     pressureHandler: (req, reply, type, value) => {
       // Twilio's requests carry on: the webhook answers the call without AI instead (lifecycle.admit).
-      if (TWILIO_OR_MEDIA.test(req.url) || req.url === '/healthz') return
+      if (TWILIO_OR_MEDIA.test(req.url) || req.url === HEALTH_PATH) return
       req.log.warn({ type, value }, 'under pressure: refusing a dashboard/API request')
       reply.code(503).header('retry-after', '5').send({ error: 'overloaded', message: 'The server is busy with live calls; try again in a few seconds.' })
     },

@@ -2,9 +2,7 @@
 import fp from 'fastify-plugin'
 import websocket from '@fastify/websocket'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
-
-/** Twilio may offer this subprotocol; we echo it only when offered (docs/protocol.md A4, RFC 6455). */
-export const TWILIO_SUBPROTOCOL = 'audio.twilio.com'
+import { TWILIO_SUBPROTOCOL } from '../src/routes.ts'
 
 const plugin: FastifyPluginAsync = async (app) => {
   await app.register(websocket, {

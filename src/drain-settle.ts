@@ -1,7 +1,8 @@
 /** What a drain waits for after the last stream ends: each last call's final status callback and its summary. */
 import type { CallEvent } from './call/events.ts'
+import { isTerminalCallStatus } from './call/statuses.ts'
+import { setBounded } from './util/bounded.ts'
 
-const TERMINAL = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled'])
 /** Calls tracked at most (oldest dropped first): memory stays bounded whatever the event stream does. */
 const MAX_TRACKED = 10_000
 /** A call that ended this recently before the drain began is still one of the "last calls". */
@@ -44,8 +45,7 @@ export function createDrainSettle (opts: { summaries: boolean, now: () => number
     let c = calls.get(sid)
     if (c === undefined) {
       c = { streamSid: undefined, stoppedAt: undefined, hasLines: false, gotStatus: false, awaitingSummary: false, last: draining }
-      calls.set(sid, c)
-      if (calls.size > MAX_TRACKED) calls.delete(calls.keys().next().value as string)
+      setBounded(calls, sid, c, MAX_TRACKED)
     }
     return c
   }
@@ -79,7 +79,7 @@ export function createDrainSettle (opts: { summaries: boolean, now: () => number
           break
         }
         case 'call.status':
-          if (TERMINAL.has(e.status)) {
+          if (isTerminalCallStatus(e.status)) {
             const c = calls.get(e.callSid)
             if (c === undefined) return
             c.gotStatus = true

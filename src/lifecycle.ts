@@ -1,5 +1,6 @@
 /** Admission control: whether a new call gets AI (not while draining or past MAX_CALLS). */
 import type { CallEvent } from './call/events.ts'
+import { isTerminalCallStatus } from './call/statuses.ts'
 import { createDrainSettle } from './drain-settle.ts'
 
 export type Admission = { ai: true } | { ai: false, reason: 'draining' | 'over_capacity' | 'overloaded' }
@@ -31,8 +32,6 @@ export interface Lifecycle {
   readonly unsettled: number
 }
 
-const FINISHED = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled'])
-
 /** Creates the lifecycle state for one server instance. */
 export function createLifecycle (opts: { maxCalls: number, pendingMs?: number, now?: () => number, summaries?: boolean }): Lifecycle {
   const now = opts.now ?? Date.now
@@ -62,7 +61,7 @@ export function createLifecycle (opts: { maxCalls: number, pendingMs?: number, n
     hold (callSid) { pending.set(callSid, now() + pendingMs) },
     observe (e) {
       settle.observe(e)
-      if (e.type === 'call.started' || e.type === 'call.stopped' || (e.type === 'call.status' && FINISHED.has(e.status))) pending.delete(e.callSid)
+      if (e.type === 'call.started' || e.type === 'call.stopped' || (e.type === 'call.status' && isTerminalCallStatus(e.status))) pending.delete(e.callSid)
     },
   }
 }

@@ -1,4 +1,5 @@
 /** Wrong-token backoff per client address and per guessed token: bounded memory, no shared ceiling. */
+import { setBounded } from './util/bounded.ts'
 
 export interface LoginLimiterOptions {
   /** Wrong tokens an address (or a guess) may send before backoff starts. Default 5. */
@@ -87,9 +88,7 @@ export class LoginLimiter {
     e.lastFailure = now
     e.until = e.failures < this.#free ? 0 : now + Math.min(this.#max, this.#base * 2 ** (e.failures - this.#free))
     // Re-inserted so the map's order is least recently failed first; the oldest goes when it is full.
-    map.delete(key)
-    map.set(key, e)
-    if (map.size > this.#maxEntries) map.delete(map.keys().next().value as string)
+    setBounded(map, key, e, this.#maxEntries)
     return e
   }
 }

@@ -2,6 +2,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { MODES, type Mode } from './config.ts'
 import type { CallEvent, MediaStats, Track } from './call/events.ts'
+import { BoundedSet, setBounded } from './util/bounded.ts'
 
 /** A dashboard hub's counters, read at scrape time: clients connected now, events dropped so far (cumulative). */
 export interface HubStats { readonly clients: number, readonly dropped: number }
@@ -89,9 +90,7 @@ function sharedProcessRegistry (): Registry {
 }
 
 function remember<K, V> (map: Map<K, V>, key: K, value: V): void {
-  map.delete(key)
-  map.set(key, value)
-  if (map.size > MAX_TRACKED) map.delete(map.keys().next().value as K)
+  setBounded(map, key, value, MAX_TRACKED)
 }
 
 /** Creates the metrics for one app. Nothing here is global except the shared process metrics. */
@@ -210,7 +209,7 @@ export function createMetrics (opts: MetricsOptions): Metrics {
   const newestStream = new Map<string, string>()
   const aiStatus = new Map<string, string>()
   /** Streams already stopped: a late or repeated snapshot for them must not count again. */
-  const ended = new Map<string, true>()
+  const ended = new BoundedSet<string>(MAX_TRACKED)
 
   /** Adds what a cumulative snapshot holds beyond the stream's baseline; counters never go down. */
   const account = (key: string, stats: MediaStats): void => {
@@ -275,7 +274,7 @@ export function createMetrics (opts: MetricsOptions): Metrics {
         return
       case 'call.stopped':
         account(e.streamSid, e.stats)
-        remember(ended, e.streamSid, true)
+        ended.add(e.streamSid)
         streams.delete(e.streamSid)
         streams.delete(`call:${e.callSid}`)
         if (newestStream.get(e.callSid) === e.streamSid) {

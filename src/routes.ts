@@ -1,7 +1,17 @@
-/** Route paths shared by the plugins that serve them and the code that writes them into TwiML. */
+/** Route paths and wire constants shared by the plugins that serve them, the code that writes them into TwiML, and tools/. */
 
 /** The Twilio media-stream WebSocket; TwiML stream URLs are derived from this, so they cannot drift. */
 export const MEDIA_STREAM_PATH = '/media'
+
+/** The WebSocket subprotocol Twilio may offer on the media stream; the server echoes it only when offered (docs/protocol.md A4). */
+export const TWILIO_SUBPROTOCOL = 'audio.twilio.com'
+
+/** The dashboard's WebSocket (live call events). */
+export const UI_PATH = '/ui'
+
+/** Liveness (503 while draining) and build identity, read by load balancers and the doctor. */
+export const HEALTH_PATH = '/healthz'
+export const VERSION_PATH = '/version'
 
 export const TWILIO_PATHS = {
   inbound: '/twilio/inbound',

@@ -33,13 +33,25 @@ const GOODBYE = 'Say a short, friendly goodbye to the caller now, in one sentenc
  * heard the last words (the playback ledger goes idle), or `endTimeoutMs` at most.
  */
 export class AgentTools {
-  #o: AgentToolsOptions
+  #ctx: CallContext
+  #log: Logger
+  #config: ToolConfig
+  #twilio: TwilioApi | undefined
+  #send: AgentToolsOptions['send']
+  #liveCall: AgentToolsOptions['call']
+  #endTimeoutMs: number
   #pending: Array<{ callId: string, name: string, args: string }> = []
   #seen = new Set<string>()
   #ending: Ending | undefined
 
   constructor (o: AgentToolsOptions) {
-    this.#o = o
+    this.#ctx = o.ctx
+    this.#log = o.log
+    this.#config = o.config
+    this.#twilio = o.twilio
+    this.#send = o.send
+    this.#liveCall = o.call
+    this.#endTimeoutMs = o.endTimeoutMs ?? 15_000
   }
 
   /** True once the call is being ended or transferred (no roll-over, no new turns). */
@@ -86,7 +98,8 @@ export class AgentTools {
   }
 
   #run (callId: string, name: string, args: string): void {
-    const { log, config, send } = this.#o
+    const log = this.#log
+    const send = this.#send
     log.info({ tool: name, args: args.slice(0, 200) }, 'agent called a tool')
     if (this.#ending !== undefined) {
       send(toolOutputEvent(callId, { ok: false, error: 'The call is already ending.' }))
@@ -95,7 +108,7 @@ export class AgentTools {
     if (name === 'end_call') {
       send(toolOutputEvent(callId, { ok: true }))
       this.#startEnding('hangup', send(speakEvent(GOODBYE)))
-    } else if (name === 'transfer_to_operator' && config.operatorPhone !== undefined) {
+    } else if (name === 'transfer_to_operator' && this.#config.operatorPhone !== undefined) {
       send(toolOutputEvent(callId, { ok: true }))
       this.#startEnding('transfer', false)
     } else {
@@ -109,44 +122,45 @@ export class AgentTools {
   }
 
   #startEnding (kind: EndingKind, awaitResponse: boolean): void {
-    const timer = setTimeout(() => { this.#end() }, this.#o.endTimeoutMs ?? 15_000)
+    const timer = setTimeout(() => { this.#end() }, this.#endTimeoutMs)
     this.#ending = { kind, awaitResponse, done: false, timer }
   }
 
   #end (): void {
-    this.#finish().catch((err: unknown) => this.#o.log.error({ err }, 'ending the call failed'))
+    this.#finish().catch((err: unknown) => this.#log.error({ err }, 'ending the call failed'))
   }
 
   async #finish (): Promise<void> {
     const e = this.#ending
-    const call = this.#o.call()
+    const call = this.#liveCall()
     if (e === undefined || e.done || call === undefined) return
     e.done = true
     clearTimeout(e.timer)
-    const { twilio, config, log, ctx } = this.#o
+    const twilio = this.#twilio
+    const log = this.#log
     // Without REST credentials (or an operator to redirect to), the stream's end decides: Twilio
     // requests <Connect action>, answered from this outcome (hang up, transfer, fallback).
-    if (twilio === undefined || (e.kind !== 'hangup' && config.operatorPhone === undefined)) return this.#endStream(call, e.kind)
+    if (twilio === undefined || (e.kind !== 'hangup' && this.#config.operatorPhone === undefined)) return this.#endStream(call, e.kind)
     try {
       if (e.kind === 'hangup') {
         await twilio.hangupCall(call.callSid)
         log.info({}, 'agent hung up the call')
         return
       }
-      await twilio.redirectCall(call.callSid, transferTwiml(config.operatorPhone as string, e.kind === 'fallback' ? FALLBACK_SENTENCE : undefined))
+      await twilio.redirectCall(call.callSid, transferTwiml(this.#config.operatorPhone as string, e.kind === 'fallback' ? FALLBACK_SENTENCE : undefined))
       log.info({ reason: e.kind }, 'call transferred to the operator')
     } catch (err) {
       log.error({ err, kind: e.kind }, 'Twilio REST call failed; ending the stream so <Connect action> does it')
-      ctx.publish({ type: 'call.error', callSid: ctx.callSid, at: ctx.now(), code: 'TWILIO_API_ERROR', message: `could not ${e.kind === 'hangup' ? 'hang up' : 'transfer'} the call: ${(err as Error).message}` })
+      this.#ctx.publish({ type: 'call.error', callSid: this.#ctx.callSid, at: this.#ctx.now(), code: 'TWILIO_API_ERROR', message: `could not ${e.kind === 'hangup' ? 'hang up' : 'transfer'} the call: ${(err as Error).message}` })
       this.#endStream(call, e.kind)
     }
   }
 
   /** Records why, then closes the stream normally (1000): Twilio moves on to <Connect action>. */
   #endStream (call: LiveCall, outcome: StreamOutcome): void {
-    const { ctx, log } = this.#o
+    const ctx = this.#ctx
     ctx.publish({ type: 'stream.outcome', callSid: ctx.callSid, at: ctx.now(), outcome })
-    log.info({ outcome }, 'ending the media stream; <Connect action> carries on')
+    this.#log.info({ outcome }, 'ending the media stream; <Connect action> carries on')
     call.end(1000, outcome === 'hangup' ? 'ended by agent' : 'transfer to operator')
   }
 }

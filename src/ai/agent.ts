@@ -49,7 +49,8 @@ export class AgentSession {
   status: AiStatus = 'connecting'
   lateDeltasDropped = 0
   bargeIns = 0
-  #o: AgentOptions
+  #greeting: string
+  #onStatus: AgentOptions['onStatus']
   #log: Logger
   #call: LiveCall | undefined
   #ledger = new PlaybackLedger()
@@ -73,7 +74,8 @@ export class AgentSession {
   #retry: RealtimeClientEvent = ANSWER
 
   constructor (o: AgentOptions) {
-    this.#o = o
+    this.#greeting = o.config.agentGreeting
+    this.#onStatus = o.onStatus
     this.ctx = o.ctx
     this.#log = o.log
     this.#greeted = o.config.agentGreeting.trim() === ''
@@ -166,7 +168,7 @@ export class AgentSession {
   #maybeGreet (): void {
     if (this.#greeted || this.#call === undefined || !this.upstream.ready) return
     this.#greeted = true
-    this.#retry = { ...greetingEvent(this.#o.config.agentGreeting), event_id: GREETING_EVENT_ID }
+    this.#retry = { ...greetingEvent(this.#greeting), event_id: GREETING_EVENT_ID }
     this.upstream.send(this.#retry)
   }
 
@@ -344,7 +346,7 @@ export class AgentSession {
 
   #giveUp (reason: string): void {
     this.status = 'degraded'
-    this.#o.onStatus('degraded', `ai unavailable (${reason}); transferring to the operator`)
+    this.#onStatus('degraded', `ai unavailable (${reason}); transferring to the operator`)
     this.#tools.fallback()
   }
 }

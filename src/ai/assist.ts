@@ -89,7 +89,8 @@ export class TrackTranscriber {
 export class AssistSession {
   readonly mode = 'assist' as const
   readonly ctx: CallContext
-  #o: TranscriberOptions
+  /** What each track's transcriber is built from (status and refusals report to this session). */
+  #trackOptions: TranscriberOptions
   #tracks: Partial<Record<Track, TrackTranscriber>> = {}
   #onStatus: (status: AiStatus, detail?: string) => void
   #refused: Refusal | undefined
@@ -97,8 +98,8 @@ export class AssistSession {
   constructor (o: Omit<TranscriberOptions, 'onStatus' | 'onRefused'>, onStatus: (status: AiStatus, detail?: string) => void, tracks: readonly Track[] = ['inbound', 'outbound']) {
     this.ctx = o.ctx
     this.#onStatus = onStatus
-    this.#o = { ...o, onStatus: () => this.#onStatus(this.status, this.detail), onRefused: (r) => this.#refuse(r) }
-    for (const track of tracks) this.#tracks[track] = new TrackTranscriber(track, this.#o)
+    this.#trackOptions = { ...o, onStatus: () => this.#onStatus(this.status, this.detail), onRefused: (r) => this.#refuse(r) }
+    for (const track of tracks) this.#tracks[track] = new TrackTranscriber(track, this.#trackOptions)
   }
 
   /** The worst status of the tracks: one degraded track degrades the call; a refused config ends its AI. */
@@ -122,7 +123,7 @@ export class AssistSession {
         delete this.#tracks[track]
       } else if (t === undefined) {
         // The other track's config was refused: this one would be too (same update); stay a plain call.
-        if (this.#refused === undefined) this.#tracks[track] = new TrackTranscriber(track, { ...this.#o, direction })
+        if (this.#refused === undefined) this.#tracks[track] = new TrackTranscriber(track, { ...this.#trackOptions, direction })
       } else {
         t.input.speaker = speakerForTrack(direction, track)
       }

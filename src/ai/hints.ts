@@ -6,6 +6,8 @@ import type { CallEventBus } from '../call/bus.ts'
 import type { CallEvent, TranscriptEvent } from '../call/events.ts'
 import type { Mode } from '../config.ts'
 import type { Logger } from '../log.ts'
+import { isTerminalCallStatus } from '../call/statuses.ts'
+import { BoundedSet } from '../util/bounded.ts'
 import { buildHintRequest, pushTurn, type Turn } from './playbook.ts'
 
 /** The part of the `openai` client the engines use (tests may pass a stub with the same shape). */
@@ -83,21 +85,8 @@ export function describeAiError (err: unknown, what: string): { code: string, me
 }
 
 const UNSTARTED_TTL_MS = 10 * 60_000
-const TERMINAL_STATUSES = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled'])
-
-/** A bounded memory of recently ended calls (so late events for them are ignored). */
-export function recentSet (max = 1024): { remember (k: string): void, forget (k: string): void, has (k: string): boolean } {
-  const keys = new Set<string>()
-  return {
-    remember (k) {
-      keys.delete(k)
-      keys.add(k)
-      if (keys.size > max) keys.delete(keys.values().next().value as string)
-    },
-    forget (k) { keys.delete(k) },
-    has: (k) => keys.has(k),
-  }
-}
+/** Recently ended calls remembered (so late events for them are ignored); the oldest are forgotten first. */
+export const ENDED_MEMORY = 1024
 
 /** Subscribes to the bus and runs hints for every assist call until `close()`. */
 export function createHintEngine (opts: HintEngineOptions): HintEngine {
@@ -108,7 +97,7 @@ export function createHintEngine (opts: HintEngineOptions): HintEngine {
   const timeoutMs = opts.timeoutMs ?? 15_000
   const maxOutputTokens = opts.maxOutputTokens ?? 400
   const calls = new Map<string, CallState>()
-  const ended = recentSet()
+  const ended = new BoundedSet<string>(ENDED_MEMORY)
   let inFlight = 0
   /** The playbook re-read the latest call.started began; a hint waits for it, so a call never hints from the old text. */
   let refreshing: Promise<void> = Promise.resolve()
@@ -225,7 +214,7 @@ export function createHintEngine (opts: HintEngineOptions): HintEngine {
       settle(callSid, state, state.job, { error: why })
     }
     calls.delete(callSid)
-    ended.remember(callSid)
+    ended.add(callSid)
     const ms = state.latencies.sort((a, b) => a - b)
     if (ms.length > 0) log.info({ callSid, hints: ms.length, utteranceToHintMsP50: ms[Math.floor((ms.length - 1) / 2)], utteranceToHintMsMax: ms[ms.length - 1] }, 'hint latency for the call')
   }
@@ -243,7 +232,7 @@ export function createHintEngine (opts: HintEngineOptions): HintEngine {
         stateFor(ev.callSid).mode = ev.mode
         break
       case 'call.started': {
-        ended.forget(ev.callSid)
+        ended.delete(ev.callSid)
         Object.assign(stateFor(ev.callSid), { mode: ev.mode, streamSid: ev.streamSid, startedAt: ev.startedAt })
         refreshing = opts.playbook.refresh?.().catch(() => {}) ?? refreshing
         break
@@ -260,7 +249,7 @@ export function createHintEngine (opts: HintEngineOptions): HintEngine {
       }
       case 'call.status': {
         const s = calls.get(ev.callSid)
-        if (s !== undefined && TERMINAL_STATUSES.has(ev.status)) stop(ev.callSid, s, 'the call ended')
+        if (s !== undefined && isTerminalCallStatus(ev.status)) stop(ev.callSid, s, 'the call ended')
         break
       }
     }

@@ -2,7 +2,8 @@
 import type { CallEventBus } from '../call/bus.ts'
 import type { CallEvent, Speaker } from '../call/events.ts'
 import type { Logger } from '../log.ts'
-import { describeAiError, recentSet, type ResponsesClient } from './hints.ts'
+import { BoundedSet } from '../util/bounded.ts'
+import { describeAiError, ENDED_MEMORY, type ResponsesClient } from './hints.ts'
 import { SPEAKER_LABELS } from './playbook.ts'
 
 export interface CallSummary {
@@ -147,7 +148,7 @@ export function createSummaryEngine (opts: SummaryEngineOptions): SummaryEngine 
   const now = opts.now ?? Date.now
   const maxChars = opts.maxChars ?? MAX_TRANSCRIPT_CHARS
   const calls = new Map<string, Transcript>()
-  const ended = recentSet()
+  const ended = new BoundedSet<string>(ENDED_MEMORY)
   const running = new Map<Promise<void>, AbortController>()
 
   const add = (callSid: string, speaker: Speaker, text: string): void => {
@@ -175,7 +176,7 @@ export function createSummaryEngine (opts: SummaryEngineOptions): SummaryEngine 
     if (ev.type === 'transcript.final') {
       if (!ended.has(ev.callSid) && ev.text.trim() !== '') add(ev.callSid, ev.speaker, ev.text.trim())
     } else if (ev.type === 'call.started') {
-      ended.forget(ev.callSid)
+      ended.delete(ev.callSid)
       const t = calls.get(ev.callSid)
       if (t !== undefined) t.streamSid = ev.streamSid
       else calls.set(ev.callSid, { streamSid: ev.streamSid, lines: [], chars: 0 })
@@ -184,7 +185,7 @@ export function createSummaryEngine (opts: SummaryEngineOptions): SummaryEngine 
       // A reconnected stream owns the call now; the old stream's stop must not end it.
       if (t === undefined || (t.streamSid !== undefined && t.streamSid !== ev.streamSid)) return
       calls.delete(ev.callSid)
-      ended.remember(ev.callSid)
+      ended.add(ev.callSid)
       if (t.lines.length === 0) return
       const controller = new AbortController()
       const p: Promise<void> = summarize(ev.callSid, t.lines, controller).finally(() => running.delete(p))

@@ -26,12 +26,16 @@ export interface TranscriptOrderOptions<T> {
  * one that never completes (failed, lost session) holds the line for at most `maxHoldMs`.
  */
 export class TranscriptOrder<T> {
-  #o: TranscriptOrderOptions<T>
+  #release: (value: T) => void
+  #now: () => number
+  #maxHoldMs: number
   #queue: Entry<T>[] = []
   #timer: ReturnType<typeof setTimeout> | undefined
 
   constructor (opts: TranscriptOrderOptions<T>) {
-    this.#o = opts
+    this.#release = opts.release
+    this.#now = opts.now
+    this.#maxHoldMs = opts.maxHoldMs
   }
 
   get pending (): number { return this.#queue.length }
@@ -44,7 +48,7 @@ export class TranscriptOrder<T> {
       this.#sort()
       return
     }
-    this.#queue.push({ key, startMs, done: undefined, openedAt: this.#o.now() })
+    this.#queue.push({ key, startMs, done: undefined, openedAt: this.#now() })
     this.#sort()
   }
 
@@ -56,7 +60,7 @@ export class TranscriptOrder<T> {
   complete (key: string, startMs: number, value: T): void {
     let entry = this.#queue.find((e) => e.key === key)
     if (entry === undefined) {
-      entry = { key, startMs, done: undefined, openedAt: this.#o.now() }
+      entry = { key, startMs, done: undefined, openedAt: this.#now() }
       this.#queue.push(entry)
       this.#sort()
     }
@@ -77,7 +81,7 @@ export class TranscriptOrder<T> {
     this.#timer = undefined
     const queue = this.#queue
     this.#queue = []
-    for (const e of queue) if (e.done !== undefined) this.#o.release(e.done)
+    for (const e of queue) if (e.done !== undefined) this.#release(e.done)
   }
 
   #sort (): void {
@@ -85,13 +89,13 @@ export class TranscriptOrder<T> {
   }
 
   #drain (): void {
-    const now = this.#o.now()
+    const now = this.#now()
     while (this.#queue.length > 0) {
       const head = this.#queue[0] as Entry<T>
       if (head.done !== undefined) {
         this.#queue.shift()
-        this.#o.release(head.done)
-      } else if (now - head.openedAt >= this.#o.maxHoldMs) {
+        this.#release(head.done)
+      } else if (now - head.openedAt >= this.#maxHoldMs) {
         this.#queue.shift()
       } else {
         break
@@ -102,7 +106,7 @@ export class TranscriptOrder<T> {
     // Something complete is stuck behind an open head: revisit when the head's hold expires.
     if (this.#queue.some((e) => e.done !== undefined)) {
       const head = this.#queue[0] as Entry<T>
-      this.#timer = setTimeout(() => this.#drain(), Math.max(0, head.openedAt + this.#o.maxHoldMs - now))
+      this.#timer = setTimeout(() => this.#drain(), Math.max(0, head.openedAt + this.#maxHoldMs - now))
       this.#timer.unref?.()
     }
   }

@@ -98,7 +98,13 @@ export class Upstream {
   framesForwarded = 0
   reconnects = 0
   rollovers = 0
-  #o: UpstreamOptions
+  #connect: UpstreamOptions['connect']
+  #target: RealtimeTarget
+  #sessionUpdate: RealtimeClientEvent
+  #log: Logger
+  #rolloverMs: number
+  #maxAttempts: number
+  #handlers: UpstreamHandlers
   #nextId = 1
   #active: LinkState | undefined
   #standby: LinkState | undefined
@@ -115,7 +121,13 @@ export class Upstream {
   #maxBackoffMs: number
 
   constructor (opts: UpstreamOptions) {
-    this.#o = opts
+    this.#connect = opts.connect
+    this.#target = opts.target
+    this.#sessionUpdate = opts.sessionUpdate
+    this.#log = opts.log
+    this.#rolloverMs = opts.rolloverMs
+    this.#maxAttempts = opts.maxAttempts
+    this.#handlers = opts.handlers
     this.#pending = new FrameQueue(opts.bufferBytes)
     this.#maxBackoffMs = Math.max(200, Math.min(MAX_BACKOFF_MS, opts.bufferBytes / 8 / 10))
     this.#active = this.#open()
@@ -137,7 +149,7 @@ export class Upstream {
   append (payload: string, bytes: number, callMs: number, fill = false): void {
     const link = this.#active
     if (link !== undefined && link.ready && this.#pending.empty) {
-      if (this.#switchWhenIdle && this.#o.handlers.isIdle()) this.#switch()
+      if (this.#switchWhenIdle && this.#handlers.isIdle()) this.#switch()
       this.#send(this.#active as LinkState, payload, bytes, callMs, fill)
       return
     }
@@ -210,25 +222,25 @@ export class Upstream {
     link.bytes += bytes
     link.uncommitted += bytes
     if (!fill) this.framesForwarded++
-    this.#o.handlers.onAppended?.(link, payload, bytes, callMs, fill)
+    this.#handlers.onAppended?.(link, payload, bytes, callMs, fill)
   }
 
   #open (): LinkState {
     const id = this.#nextId++
     const link = { id, baseMs: NaN, bytes: 0, uncommitted: 0, updateSent: false, ready: false, wasReady: false, sends: 0, congested: false, closing: false, timers: [] } as unknown as LinkState
-    link.conn = this.#o.connect(this.#o.target, {
+    link.conn = this.#connect(this.#target, {
       onOpen: () => {
         if (this.#closed || link.closing) return
         link.updateSent = true
-        link.conn.send(this.#o.sessionUpdate)
+        link.conn.send(this.#sessionUpdate)
       },
       onEvent: (event) => this.#onEvent(link, event),
-      onError: (err) => this.#o.log.warn({ err, link: id }, 'realtime connection error'),
+      onError: (err) => this.#log.warn({ err, link: id }, 'realtime connection error'),
       onClose: (code, reason) => this.#onClose(link, code, reason),
     })
     link.timers.push(setTimeout(() => {
       if (link.ready || link.closing) return
-      this.#o.log.warn({ link: id }, `realtime session not ready after ${READY_TIMEOUT_MS} ms`)
+      this.#log.warn({ link: id }, `realtime session not ready after ${READY_TIMEOUT_MS} ms`)
       this.#fail(link, 'session not ready in time')
     }, READY_TIMEOUT_MS))
     return link
@@ -246,22 +258,22 @@ export class Upstream {
     } else if (event.type === 'error') {
       const code = event.error?.code ?? ''
       if (SESSION_ENDING_ERRORS.has(code)) {
-        this.#o.log.info({ link: link.id, code }, 'realtime session ended by the server; moving to a new one')
+        this.#log.info({ link: link.id, code }, 'realtime session ended by the server; moving to a new one')
         this.#fail(link, code)
         return
       }
       if (link.updateSent && !link.wasReady) {
         // A server-side failure is not about our config: try again, as for a lost connection.
         if (event.error?.type === 'server_error') {
-          this.#o.log.warn({ link: link.id, code, message: event.error.message }, 'realtime server error before the session was ready')
+          this.#log.warn({ link: link.id, code, message: event.error.message }, 'realtime server error before the session was ready')
           this.#fail(link, 'server error')
           return
         }
         return this.#refused(link, event.error)
       }
-      this.#o.log.warn({ link: link.id, code, type: event.error?.type, message: event.error?.message, param: event.error?.param }, 'realtime error event')
+      this.#log.warn({ link: link.id, code, type: event.error?.type, message: event.error?.message, param: event.error?.param }, 'realtime error event')
     }
-    this.#o.handlers.onEvent(event, link)
+    this.#handlers.onEvent(event, link)
   }
 
   /**
@@ -272,7 +284,7 @@ export class Upstream {
    */
   #refused (link: LinkState, error: { message?: string, param?: string | null, code?: string | null } | undefined): void {
     const refusal: Refusal = { message: error?.message ?? 'session.update refused', param: error?.param ?? null, code: error?.code ?? null }
-    this.#o.log.error({ link: link.id, code: refusal.code, param: refusal.param, message: refusal.message },
+    this.#log.error({ link: link.id, code: refusal.code, param: refusal.param, message: refusal.message },
       `OpenAI refused the session config: ${refusal.message}`)
     if (link === this.#standby) {
       // A roll-over standby: the session in use still works until the 60-minute cap; keep it, try no other.
@@ -282,8 +294,8 @@ export class Upstream {
       return
     }
     this.close('config refused')
-    this.#o.handlers.onRefused(refusal)
-    this.#o.handlers.onStatus('refused', refusal.message)
+    this.#handlers.onRefused(refusal)
+    this.#handlers.onStatus('refused', refusal.message)
   }
 
   #onReady (link: LinkState): void {
@@ -295,9 +307,9 @@ export class Upstream {
     const kind: ReadyKind = this.#everReady ? 'reconnect' : 'first'
     this.#everReady = true
     this.#failures = 0
-    this.#o.handlers.onReady(link, kind)
+    this.#handlers.onReady(link, kind)
     this.#flush(link)
-    this.#o.handlers.onStatus('ready')
+    this.#handlers.onStatus('ready')
     this.#scheduleRollover()
   }
 
@@ -311,7 +323,7 @@ export class Upstream {
     this.#retiring.delete(link)
     if (this.#closed || link.closing) return
     link.closing = true
-    this.#o.log.warn({ link: link.id, code, reason }, 'realtime connection closed unexpectedly')
+    this.#log.warn({ link: link.id, code, reason }, 'realtime connection closed unexpectedly')
     this.#lost(link, `closed ${code}${reason === '' ? '' : ` (${reason})`}`)
   }
 
@@ -331,13 +343,13 @@ export class Upstream {
     if (link !== this.#active) return
     this.#active = undefined
     if (!link.wasReady) this.#failures++
-    if (this.#failures >= this.#o.maxAttempts) {
-      this.#o.log.error({ failures: this.#failures, why }, 'realtime upstream unavailable; giving up')
+    if (this.#failures >= this.#maxAttempts) {
+      this.#log.error({ failures: this.#failures, why }, 'realtime upstream unavailable; giving up')
       this.close('gave up')
-      this.#o.handlers.onGiveUp(why)
+      this.#handlers.onGiveUp(why)
       return
     }
-    this.#o.handlers.onStatus('degraded', why)
+    this.#handlers.onStatus('degraded', why)
     // Audio piles up while we wait: an attempt that lands after the buffer has overflowed loses the
     // oldest speech even though the outage itself was shorter than the buffer (an 8 s outage with
     // a 10 s buffer waited up to 12.6 s). So the wait never exceeds a tenth of the buffer.
@@ -356,7 +368,7 @@ export class Upstream {
 
   #scheduleRollover (): void {
     for (const t of this.#rolloverTimers) clearTimeout(t)
-    const { rolloverMs } = this.#o
+    const rolloverMs = this.#rolloverMs
     // Wait for a quiet moment, but not past this grace: the API ends sessions at 60 minutes.
     const grace = Math.min(4 * 60_000, rolloverMs / 5)
     this.#rolloverTimers = [
@@ -367,7 +379,7 @@ export class Upstream {
 
   #startRollover (): void {
     if (this.#closed || this.#standby !== undefined || this.#active === undefined) return
-    this.#o.log.info({ link: this.#active.id }, 'rolling the realtime session over before its time limit')
+    this.#log.info({ link: this.#active.id }, 'rolling the realtime session over before its time limit')
     this.#standby = this.#open()
   }
 
@@ -379,11 +391,11 @@ export class Upstream {
     this.#switchWhenIdle = false
     this.#active = next
     this.rollovers++
-    this.#o.handlers.onReady(next, 'rollover')
+    this.#handlers.onReady(next, 'rollover')
     if (old !== undefined) {
       // Let the old session finish transcribing what it already has, then close it.
       // (Only a buffer the API would take: under 100 ms it refuses the commit.)
-      if (!this.#o.handlers.isIdle() && old.uncommitted >= MIN_COMMIT_BYTES) old.conn.send({ type: 'input_audio_buffer.commit' })
+      if (!this.#handlers.isIdle() && old.uncommitted >= MIN_COMMIT_BYTES) old.conn.send({ type: 'input_audio_buffer.commit' })
       this.#retiring.add(old)
       old.timers.push(setTimeout(() => {
         this.#retiring.delete(old)

@@ -1,6 +1,7 @@
 /** Toll-fraud guard for numbers we dial: country allow-list, premium and revenue-share ranges, call rate limits. */
 import { parsePhoneNumberFromString, type NumberType } from 'libphonenumber-js/max'
 import type { Config } from '../config.ts'
+import { setBounded } from '../util/bounded.ts'
 
 export interface DialPolicy {
   /** ISO 3166 alpha-2 codes a call may go to. */
@@ -106,9 +107,7 @@ export class DialRateLimiter {
     }
     mine.push(now)
     this.#instance.push(now)
-    this.#sessions.delete(session)
-    this.#sessions.set(session, mine)
-    if (this.#sessions.size > this.#maxSessions) this.#sessions.delete(this.#sessions.keys().next().value as string)
+    setBounded(this.#sessions, session, mine, this.#maxSessions)
     return { ok: true }
   }
 }

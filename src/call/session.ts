@@ -4,7 +4,7 @@ import type { StreamTokenFailure, StreamTokenResult } from '../twilio/stream-tok
 import type { Logger } from '../log.ts'
 import type { CallEventBus } from './bus.ts'
 import type { Direction, MediaStats, Track } from './events.ts'
-import { base64ByteLength, createTwilioEncoder, decodeTwilioMessage, type StartMessage, type TwilioEncoder } from '../twilio/codec.ts'
+import { base64ByteLength, createTwilioEncoder, decodeTwilioMessage, TWILIO_MEDIA_FORMAT, type StartMessage, type TwilioEncoder } from '../twilio/codec.ts'
 import { mulawLevel } from '../audio/mulaw.ts'
 
 /** How a session talks back to its socket; the plugin adapts a `ws` WebSocket to it. */
@@ -186,7 +186,7 @@ export class MediaSession {
   #start (m: StartMessage): void {
     if (this.#call !== undefined) return this.#reject('duplicate_start', m.streamSid)
     const s = m.start
-    if (s.mediaFormat.encoding !== 'audio/x-mulaw') {
+    if (s.mediaFormat.encoding !== TWILIO_MEDIA_FORMAT.encoding) {
       return this.#fatal('unsupported media format', s.mediaFormat.encoding)
     }
     // Bounded: an unauthorised stream chooses these; a real CallSid or StreamSid is 34 characters.

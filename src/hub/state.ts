@@ -1,5 +1,7 @@
 /** Per-call live state for dashboards: folds call events into calls and emits sequenced UI events. */
 import { speakerForTrack, type CallEvent, type Speaker } from '../call/events.ts'
+import { isTerminalCallStatus } from '../call/statuses.ts'
+import { BoundedSet } from '../util/bounded.ts'
 import type { TalkMs, UiCall, UiCallInfo, UiEvent, UiHint, UiLine } from './schema.ts'
 import { fromView, newCall, remoteOf, toView, type CallState, type Mutable } from './call.ts'
 
@@ -11,7 +13,6 @@ export interface StateOptions {
   maxHints?: number
 }
 
-const TERMINAL_STATUS = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled'])
 const MAX_ERRORS = 10
 const EVICTED_MEMORY = 1000
 
@@ -28,7 +29,7 @@ export function insertLine (lines: UiLine[], line: UiLine): void {
  */
 export class HubState {
   #calls = new Map<string, CallState>()
-  #evicted = new Set<string>()
+  #evicted = new BoundedSet<string>(EVICTED_MEMORY)
   #seq = 0
   #recent: number
   #maxLines: number
@@ -58,7 +59,7 @@ export class HubState {
     if (known === undefined) {
       // The new call's info events are already folded into the view that call.started carries.
       out({ type: 'call.started', seq: ++this.#seq, at: e.at, callSid: sid, call: this.view(sid) as UiCall })
-      if (e.type === 'call.status' && TERMINAL_STATUS.has(e.status)) this.#end(c, e.at, e.status, e.duration === undefined ? undefined : e.duration * 1000, out)
+      if (e.type === 'call.status' && isTerminalCallStatus(e.status)) this.#end(c, e.at, e.status, e.duration === undefined ? undefined : e.duration * 1000, out)
       if (e.type === 'call.webhook' || e.type === 'call.started' || e.type === 'call.status') return
     }
     switch (e.type) {
@@ -80,7 +81,7 @@ export class HubState {
         }, out)
       case 'call.status':
         this.#update(c, e.at, { twilioStatus: e.status }, out)
-        if (TERMINAL_STATUS.has(e.status)) this.#end(c, e.at, e.status, e.duration === undefined ? undefined : e.duration * 1000, out)
+        if (isTerminalCallStatus(e.status)) this.#end(c, e.at, e.status, e.duration === undefined ? undefined : e.duration * 1000, out)
         return
       case 'call.stopped':
         return this.#end(c, e.at, e.reason, e.durationMs, out)
@@ -180,7 +181,6 @@ export class HubState {
         continue
       }
       this.#evicted.add(sid)
-      if (this.#evicted.size > EVICTED_MEMORY) this.#evicted.delete(this.#evicted.values().next().value as string)
     }
   }
 
@@ -221,7 +221,6 @@ export class HubState {
       if (c.phase !== 'ended') continue
       this.#calls.delete(c.callSid)
       this.#evicted.add(c.callSid)
-      if (this.#evicted.size > EVICTED_MEMORY) this.#evicted.delete(this.#evicted.values().next().value as string)
       ended--
       out({ type: 'call.removed', seq: ++this.#seq, at, callSid: c.callSid })
     }

@@ -1,9 +1,8 @@
 /** Which write each call event implies (pure): the recorder's mapping from the bus to the store. */
 import { isE164 } from '../config.ts'
 import type { CallEvent, Direction } from '../call/events.ts'
-import { TERMINAL_CALL_STATUSES, type WriteOp } from './store.ts'
-
-const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_CALL_STATUSES)
+import { isTerminalCallStatus } from '../call/statuses.ts'
+import type { WriteOp } from './store.ts'
 
 /** The remote party of a call, when it is a phone number. */
 export function contactOf (direction: Direction, from: string, to: string): string | undefined {
@@ -32,7 +31,7 @@ export function opForEvent (e: CallEvent): WriteOp | undefined {
         },
       }
     case 'call.status':
-      return { op: 'call', ...base, patch: { status: e.status, durationS: e.duration, endedAt: TERMINAL.has(e.status) ? e.at : undefined } }
+      return { op: 'call', ...base, patch: { status: e.status, durationS: e.duration, endedAt: isTerminalCallStatus(e.status) ? e.at : undefined } }
     case 'ai.status':
       return { op: 'call', ...base, patch: { aiStatus: e.status } }
     case 'call.stopped':

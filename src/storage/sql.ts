@@ -1,6 +1,7 @@
 /** The SQL both engines run, built once with `?` placeholders, so SQLite and PostgreSQL behave the same. */
 import type { CallQuery, WriteOp } from './store.ts'
-import { TERMINAL_CALL_STATUSES, statusRankSql } from './store.ts'
+import { statusRankSql } from './store.ts'
+import { TERMINAL_CALL_STATUSES } from '../call/statuses.ts'
 import { fts5Term, tsqueryTerm } from './search.ts'
 
 export type Dialect = 'sqlite' | 'postgres'

@@ -206,9 +206,6 @@ export class StoreError extends Error {
   }
 }
 
-/** Twilio call statuses after which nothing changes; late callbacks never overwrite them. */
-export const TERMINAL_CALL_STATUSES = ['completed', 'busy', 'failed', 'no-answer', 'canceled'] as const
-
 /**
  * Message statuses in the order Twilio moves through them. Status callbacks may arrive out of
  * order, so a stored status only ever moves forward (failures are final).

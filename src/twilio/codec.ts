@@ -4,6 +4,9 @@ import type { Track } from '../call/events.ts'
 // Twilio's counters and timestamps arrive as strings; the codec turns them into numbers once.
 // https://www.twilio.com/docs/voice/media-streams/websocket-messages
 
+/** The one audio format Twilio streams: 8 kHz mono μ-law (the `start` message's mediaFormat). */
+export const TWILIO_MEDIA_FORMAT = { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } as const
+
 export interface ConnectedMessage { event: 'connected', protocol: string, version: string }
 export interface StartMessage {
   event: 'start'
@@ -143,9 +146,9 @@ function decodeStart (streamSid: string, sequenceNumber: number, body: Obj): Dec
         tracks,
         customParameters: params,
         mediaFormat: {
-          encoding: str(fmt, 'encoding') ?? 'audio/x-mulaw',
-          sampleRate: num(fmt, 'sampleRate') ?? 8000,
-          channels: num(fmt, 'channels') ?? 1,
+          encoding: str(fmt, 'encoding') ?? TWILIO_MEDIA_FORMAT.encoding,
+          sampleRate: num(fmt, 'sampleRate') ?? TWILIO_MEDIA_FORMAT.sampleRate,
+          channels: num(fmt, 'channels') ?? TWILIO_MEDIA_FORMAT.channels,
         },
       },
     },

@@ -3,6 +3,9 @@ import twilio from 'twilio'
 
 export type Params = Record<string, string | string[] | undefined>
 
+/** The request header Twilio signs webhooks and media-stream upgrades with (as Node lower-cases it). */
+export const TWILIO_SIGNATURE_HEADER = 'x-twilio-signature'
+
 /**
  * Checks a webhook signature. `url` is PUBLIC_BASE_URL + path + raw query, never built from the
  * Host header: Fly and Replit terminate TLS in front of us, so the Host we see is not what Twilio signed.

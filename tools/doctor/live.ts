@@ -6,13 +6,9 @@ import { agentSessionUpdate, transcriptionSessionUpdate, type RealtimeTarget } f
 import type { ResponsesClient } from '../../src/ai/hints.ts'
 import type { ConnectionHandlers, ConnectRealtime, RealtimeConnection } from '../../src/ai/realtime-connection.ts'
 import { SUMMARY_INSTRUCTIONS, SUMMARY_SCHEMA } from '../../src/ai/summary.ts'
-import type { CheckId, CheckResult } from './types.ts'
+import type { CheckId, CheckResult, LiveDeps } from './types.ts'
 
-/** What the live checks talk to: the same connector and client the server builds from the config. */
-export interface LiveDeps {
-  readonly connect: ConnectRealtime
-  readonly responses: ResponsesClient
-}
+export type { LiveDeps }
 
 /** One session or request: accepted, refused by the API (its own words), or no usable answer. */
 export type Probe =

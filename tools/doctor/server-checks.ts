@@ -1,11 +1,8 @@
 /** Doctor checks 2–4: PUBLIC_BASE_URL answers /healthz and /version and completes the media-stream handshake. */
 import type { Config } from '../../src/config.ts'
-import { mediaStreamUrl, MEDIA_STREAM_PATH, publicUrl } from '../../src/routes.ts'
-import { signTwilioRequest } from '../../src/twilio/signature.ts'
+import { HEALTH_PATH, mediaStreamUrl, MEDIA_STREAM_PATH, publicUrl, TWILIO_SUBPROTOCOL, VERSION_PATH } from '../../src/routes.ts'
+import { signTwilioRequest, TWILIO_SIGNATURE_HEADER } from '../../src/twilio/signature.ts'
 import type { CheckResult, HttpGet, WsHandshake } from './types.ts'
-
-/** Twilio's media-stream subprotocol (docs/protocol.md A4); TalkHint echoes it. */
-export const TWILIO_SUBPROTOCOL = 'audio.twilio.com'
 
 const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL'])
 const TLS = /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|EPROTO$|ERR_CERT)/
@@ -48,7 +45,7 @@ const NOT_TALKHINT = 'Point PUBLIC_BASE_URL at the address TalkHint itself is se
 
 /** GET /healthz: 200 {status:ok} passes; 503 means draining. `reachable` false skips the other server checks. */
 export async function checkHealth (config: Config, httpGet: HttpGet, timeoutMs: number, where: string): Promise<{ reachable: boolean, result: CheckResult }> {
-  const url = publicUrl(config.publicBaseUrl, '/healthz')
+  const url = publicUrl(config.publicBaseUrl, HEALTH_PATH)
   const base = { id: 'health', title: 'Health (/healthz)' } as const
   let res
   try {
@@ -71,7 +68,7 @@ export async function checkHealth (config: Config, httpGet: HttpGet, timeoutMs: 
 
 /** GET /version: prints the build and flags a stale deployment. */
 export async function checkVersion (config: Config, httpGet: HttpGet, opts: { timeoutMs: number, where: string, localVersion: string, expectCommit?: string, expectDeployId?: string }): Promise<CheckResult> {
-  const url = publicUrl(config.publicBaseUrl, '/version')
+  const url = publicUrl(config.publicBaseUrl, VERSION_PATH)
   const base = { id: 'version', title: 'Deployment (/version)' } as const
   let res
   try {
@@ -122,7 +119,7 @@ export async function checkStream (config: Config, wsHandshake: WsHandshake, tim
   const signature = signTwilioRequest(config.twilioAuthToken, url, {})
   let res
   try {
-    res = await wsHandshake(url, { protocol: TWILIO_SUBPROTOCOL, headers: { 'x-twilio-signature': signature }, timeoutMs })
+    res = await wsHandshake(url, { protocol: TWILIO_SUBPROTOCOL, headers: { [TWILIO_SIGNATURE_HEADER]: signature }, timeoutMs })
   } catch (err) {
     return { ...base, status: 'fail', ...describeNetworkError(err, where, timeoutMs), data: { url } }
   }

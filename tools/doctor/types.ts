@@ -1,7 +1,8 @@
 /** Setup doctor: the shapes of checks, their results and the network functions they are given. */
 import type { Config } from '../../src/config.ts'
 import type { TwilioApi } from '../../src/twilio/rest.ts'
-import type { LiveDeps } from './live.ts'
+import type { ResponsesClient } from '../../src/ai/hints.ts'
+import type { ConnectRealtime } from '../../src/ai/realtime-connection.ts'
 
 export type CheckId = 'config' | 'models' | 'health' | 'version' | 'stream' | 'webhook'
   | 'openai-assist' | 'openai-agent' | 'openai-hint' | 'openai-summary'
@@ -44,6 +45,12 @@ export type HandshakeResult =
 export interface HandshakeOptions { readonly protocol: string, readonly headers: Readonly<Record<string, string>>, readonly timeoutMs: number }
 /** Opens a WebSocket (then closes it at once); rejects with a Node-style `code` on network failure. */
 export type WsHandshake = (url: string, opts: HandshakeOptions) => Promise<HandshakeResult>
+
+/** What the live checks talk to: the same connector and client the server builds from the config. */
+export interface LiveDeps {
+  readonly connect: ConnectRealtime
+  readonly responses: ResponsesClient
+}
 
 export interface DoctorDeps {
   readonly httpGet: HttpGet

@@ -4,6 +4,7 @@
  * summary. The simulator and `npm run demo` print these next to the call's own log.
  */
 import WebSocket from 'ws'
+import { UI_PATH } from '../../src/routes.ts'
 
 export interface DashboardWatchOptions {
   /** The running TalkHint, e.g. http://127.0.0.1:8080 */
@@ -38,7 +39,7 @@ const SPEAKER: Record<string, string> = { remote: 'caller  ', operator: 'operato
 const at = (ms: number): string => `[${(ms / 1000).toFixed(1).padStart(5)}s]`
 
 export function watchDashboard (opts: DashboardWatchOptions): DashboardWatch {
-  const url = new URL('/ui', opts.serverUrl)
+  const url = new URL(UI_PATH, opts.serverUrl)
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
   url.searchParams.set('callSid', opts.callSid)
   const ws = new WebSocket(url, { headers: { authorization: `Bearer ${opts.token}` }, perMessageDeflate: false })

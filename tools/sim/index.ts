@@ -1,5 +1,6 @@
 /** The call simulator's public API: a whole simulated call, or the Twilio-speaking pieces on their own. */
-export { simulateCall, type SimulateOptions, type SimResult } from './simulate.ts'
+export { simulateCall, type SimulateOptions } from './simulate.ts'
+export type { SimResult } from './outcome.ts'
 export { TwilioStreamClient, type StreamClientOptions } from './stream-client.ts'
 export { PlaybackQueue } from './playback.ts'
 export { createClock, type SimClock } from './clock.ts'

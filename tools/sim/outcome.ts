@@ -1,10 +1,32 @@
 /** How a simulated call ended: the result object, and errors that say what to fix when it could not run. */
+import type { Track } from '../../src/call/events.ts'
 import { MULAW_BYTES_PER_MS } from '../../src/audio/mulaw.ts'
-import type { SimResult } from './simulate.ts'
-import type { StreamClientOptions, TwilioStreamClient } from './stream-client.ts'
+import type { TwilioStreamClient } from './stream-client.ts'
 import type { ParsedTwiml, TwimlStream } from './twiml.ts'
-import { SimError, type CloseInfo, type Problem } from './types.ts'
+import { SimError, type CloseInfo, type Problem, type StreamStats } from './types.ts'
 import type { ServerTarget, WebhookResponse } from './webhook.ts'
+
+export interface SimResult {
+  /** The call went through and nothing Twilio would call an error happened. */
+  readonly ok: boolean
+  readonly aborted: boolean
+  readonly accountSid: string
+  readonly callSid: string
+  readonly webhook: { readonly url: string, readonly status: number, readonly ms: number }
+  readonly twiml: ParsedTwiml
+  readonly twimlXml: string
+  readonly stream: (Pick<TwimlStream, 'url' | 'bidirectional' | 'tracks' | 'parameters'> & { streamSid: string, localUrl: string, protocol: string }) | undefined
+  readonly sent: StreamStats['sent'] & { readonly ms: Record<Track, number> }
+  readonly received: StreamStats['received'] & { readonly audioMs: number, readonly droppedMs: number }
+  readonly close: CloseInfo | undefined
+  readonly problems: readonly Problem[]
+  /** On `<Connect>`: what the caller heard, 8 kHz μ-law on the call timeline (for the output WAV). */
+  readonly replyAudio: Buffer | undefined
+  /** Call-clock ms from stream start to close. */
+  readonly durationMs: number
+  /** The server ended `<Connect action>`: Twilio's request to the action URL and the TwiML it got. */
+  readonly connectAction: { readonly url: string, readonly status: number, readonly twiml: ParsedTwiml | undefined } | undefined
+}
 
 export interface CallOutcome {
   readonly accountSid: string
@@ -70,26 +92,4 @@ export function webhookError (target: ServerTarget, hook: WebhookResponse): SimE
     default:
       return new SimError('WEBHOOK_FAILED', `the server answered HTTP ${hook.status} on POST ${path}; Twilio would play "an application error has occurred" (error 11200)${hook.body !== '' ? `: ${hook.body.slice(0, 200)}` : ''}`)
   }
-}
-
-/** A failed stream handshake (network or subprotocol) as Twilio would report it. */
-export function streamError (url: string, err: Error & { code?: string }): SimError {
-  if (/subprotocol/i.test(err.message)) {
-    return new SimError('STREAM_SUBPROTOCOL', `the server did not accept the audio.twilio.com subprotocol (${err.message}). Servers must echo it when offered; try --no-subprotocol to test a client that offers none`, { cause: err })
-  }
-  const why = err.code ?? err.message
-  return new SimError('STREAM_UNREACHABLE', `could not open the media stream at ${url} (${why}); Twilio would report error 31901`, { cause: err })
-}
-
-/** A handshake answered with an HTTP status instead of 101. */
-export function handshakeStatusError (opts: StreamClientOptions, status: number): SimError {
-  const path = new URL(opts.url).pathname
-  if (status === 403) {
-    return new SimError('STREAM_FORBIDDEN', `the server refused the media-stream upgrade with 403: the X-Twilio-Signature over ${opts.signedUrl} did not verify. ` +
-      'The simulator signs the wss:// URL from the TwiML with TWILIO_AUTH_TOKEN; the server checks it against its own PUBLIC_BASE_URL + the media path, so PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN must be the same on both sides')
-  }
-  if (status === 404) {
-    return new SimError('STREAM_NOT_FOUND', `the stream path ${path} does not exist on the server (404); the TwiML's <Stream url> and the server's media route disagree (Twilio error 31920)`)
-  }
-  return new SimError('STREAM_REJECTED', `the server answered the media-stream upgrade at ${path} with HTTP ${status} instead of 101 (Twilio error 31920)`)
 }

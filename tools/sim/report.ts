@@ -1,5 +1,5 @@
 /** Human-readable lines for a simulated call: one per notable event, and the end-of-call summary. */
-import type { SimResult } from './simulate.ts'
+import type { SimResult } from './outcome.ts'
 import type { SimEvent } from './types.ts'
 
 const sec = (ms: number): string => `${(ms / 1000).toFixed(1)}s`

@@ -5,9 +5,11 @@ import { TWILIO_PATHS } from '../../src/routes.ts'
 import { FIXTURES, FRAME_BYTES, FRAME_MS, SILENCE_FRAME_B64, loadTrackAudio, type AudioInput, type TrackAudio } from './audio.ts'
 import { TwilioStreamClient } from './stream-client.ts'
 import { describeVerbs, parseTwiml, type ParsedTwiml, type TwimlStream } from './twiml.ts'
-import { SimError, type CloseInfo, type Problem, type SimEventListener, type StreamStats } from './types.ts'
+import { SimError, type Problem, type SimEventListener } from './types.ts'
 import { postTwilioWebhook, randomSid, toLocalUrl, voiceParams, type ServerTarget } from './webhook.ts'
-import { finishCall, webhookError } from './outcome.ts'
+import { finishCall, webhookError, type SimResult } from './outcome.ts'
+
+export type { SimResult }
 
 export interface SimulateOptions {
   /** The running TalkHint (default http://127.0.0.1:8080). */
@@ -42,28 +44,6 @@ export interface SimulateOptions {
   readonly signal?: AbortSignal
   /** Every notable moment of the call (the CLI's live log; the extension point for dashboard output). */
   readonly onEvent?: SimEventListener
-}
-
-export interface SimResult {
-  /** The call went through and nothing Twilio would call an error happened. */
-  readonly ok: boolean
-  readonly aborted: boolean
-  readonly accountSid: string
-  readonly callSid: string
-  readonly webhook: { readonly url: string, readonly status: number, readonly ms: number }
-  readonly twiml: ParsedTwiml
-  readonly twimlXml: string
-  readonly stream: (Pick<TwimlStream, 'url' | 'bidirectional' | 'tracks' | 'parameters'> & { streamSid: string, localUrl: string, protocol: string }) | undefined
-  readonly sent: StreamStats['sent'] & { readonly ms: Record<Track, number> }
-  readonly received: StreamStats['received'] & { readonly audioMs: number, readonly droppedMs: number }
-  readonly close: CloseInfo | undefined
-  readonly problems: readonly Problem[]
-  /** On `<Connect>`: what the caller heard, 8 kHz μ-law on the call timeline (for the output WAV). */
-  readonly replyAudio: Buffer | undefined
-  /** Call-clock ms from stream start to close. */
-  readonly durationMs: number
-  /** The server ended `<Connect action>`: Twilio's request to the action URL and the TwiML it got. */
-  readonly connectAction: { readonly url: string, readonly status: number, readonly twiml: ParsedTwiml | undefined } | undefined
 }
 
 const DTMF = /^[0-9*#wW]$/

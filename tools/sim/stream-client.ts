@@ -2,9 +2,11 @@
 import WebSocket from 'ws'
 import type { Track } from '../../src/call/events.ts'
 import { MULAW_BYTES_PER_MS } from '../../src/audio/mulaw.ts'
-import { signTwilioRequest } from '../../src/twilio/signature.ts'
+import { signTwilioRequest, TWILIO_SIGNATURE_HEADER } from '../../src/twilio/signature.ts'
+import { TWILIO_SUBPROTOCOL } from '../../src/routes.ts'
+import { TWILIO_MEDIA_FORMAT } from '../../src/twilio/codec.ts'
 import { createClock, type SimClock } from './clock.ts'
-import { handshakeStatusError, streamError } from './outcome.ts'
+import { handshakeStatusError, streamError } from './stream-errors.ts'
 import { PlaybackQueue } from './playback.ts'
 import { readServerMessage } from './server-messages.ts'
 import { randomSid } from './webhook.ts'
@@ -33,8 +35,6 @@ export interface StreamClientOptions {
   /** Twilio gives up on a handshake after about 10 s (31901). */
   readonly handshakeTimeoutMs?: number
 }
-
-const SUBPROTOCOL = 'audio.twilio.com'
 
 /**
  * One Twilio media stream seen from Twilio's side. Reusable on its own (a load benchmark can
@@ -83,9 +83,9 @@ export class TwilioStreamClient {
 
   /** Opens the socket with Twilio's handshake; rejects with a `SimError` that says what failed. */
   static open (opts: StreamClientOptions): Promise<TwilioStreamClient> {
-    const offered = opts.subprotocol === undefined ? SUBPROTOCOL : opts.subprotocol
+    const offered = opts.subprotocol === undefined ? TWILIO_SUBPROTOCOL : opts.subprotocol
     const ws = new WebSocket(opts.url, offered === false ? [] : [offered], {
-      headers: { 'x-twilio-signature': signTwilioRequest(opts.authToken, opts.signedUrl, {}) },
+      headers: { [TWILIO_SIGNATURE_HEADER]: signTwilioRequest(opts.authToken, opts.signedUrl, {}) },
       handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
     })
     return new Promise((resolve, reject) => {
@@ -137,7 +137,7 @@ export class TwilioStreamClient {
       callSid: o.callSid,
       tracks: o.tracks,
       customParameters: o.customParameters ?? {},
-      mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+      mediaFormat: { ...TWILIO_MEDIA_FORMAT },
     }
     this.#send(JSON.stringify({ event: 'start', sequenceNumber: String(++this.#seq), start, streamSid: this.streamSid }))
     this.#emit({ type: 'stream.start', streamSid: this.streamSid, tracks: o.tracks, bidirectional: o.bidirectional, parameters: start.customParameters })

@@ -1,6 +1,6 @@
 /** Twilio's side of a webhook: voice params, the X-Twilio-Signature, and public ⇄ local URL mapping. */
 import { randomBytes } from 'node:crypto'
-import { signTwilioRequest } from '../../src/twilio/signature.ts'
+import { signTwilioRequest, TWILIO_SIGNATURE_HEADER } from '../../src/twilio/signature.ts'
 import { SimError } from './types.ts'
 
 /** Where the simulated Twilio sends things: the local server, and the public base it pretends to use. */
@@ -88,7 +88,7 @@ export async function postTwilioWebhook (target: ServerTarget, pathAndQuery: str
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
-        'x-twilio-signature': signTwilioRequest(target.authToken, url, params),
+        [TWILIO_SIGNATURE_HEADER]: signTwilioRequest(target.authToken, url, params),
         'user-agent': 'TwilioProxy/1.1 (talkhint call simulator)',
       },
       body: new URLSearchParams(params).toString(),
