@@ -8,15 +8,17 @@ import { Type } from 'typebox'
  */
 const OPEN = { additionalProperties: true }
 const text = () => Type.Optional(Type.String())
+/** Twilio sends a CallSid with every voice webhook: a signed request without one is malformed (a clear 400). */
+const callSid = () => Type.String({ minLength: 1 })
 
 /** Voice webhooks (inbound, outbound, `<Connect action>`). */
-export const VoiceCallParams = Type.Object({ CallSid: text(), From: text(), To: text() }, OPEN)
+export const VoiceCallParams = Type.Object({ CallSid: callSid(), From: text(), To: text() }, OPEN)
 
 /** The call's status callback. */
-export const CallStatusParams = Type.Object({ CallSid: text(), CallStatus: text(), CallDuration: text() }, OPEN)
+export const CallStatusParams = Type.Object({ CallSid: callSid(), CallStatus: text(), CallDuration: text() }, OPEN)
 
 /** `<Stream statusCallback>`. */
-export const StreamStatusParams = Type.Object({ CallSid: text(), StreamSid: text(), StreamEvent: text(), StreamError: text() }, OPEN)
+export const StreamStatusParams = Type.Object({ CallSid: callSid(), StreamSid: text(), StreamEvent: text(), StreamError: text() }, OPEN)
 
 /** An incoming WhatsApp message or a message's status callback (Twilio's messaging params and their older names). */
 export const MessageParams = Type.Object({

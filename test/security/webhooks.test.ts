@@ -21,6 +21,22 @@ t.test('a signed webhook with no body is a 400 with a clear body, on every Twili
   }
 })
 
+t.test('a signed voice webhook whose form is empty (no CallSid) is a 400 naming the field, not TwiML for nobody', async (t) => {
+  const app = await buildTestApp(t)
+  const base = await listen(app)
+  const headers = { 'content-type': 'application/x-www-form-urlencoded' }
+  for (const path of ['/twilio/inbound', '/twilio/outbound?to=%2B14155550123', '/twilio/call-status', '/twilio/stream-status', '/twilio/connect-action']) {
+    const r = await send(base, { method: 'POST', path, headers: { ...headers, 'x-twilio-signature': sign(path, {}) }, body: '' })
+    t.equal(r.status, 400, `${path}: ${r.body}`)
+    t.match(JSON.parse(r.body), { error: 'invalid_request', message: /CallSid/ }, path)
+  }
+  const events: string[] = []
+  app.bus.subscribe((e) => { events.push(e.type) })
+  const ok = await send(base, { method: 'POST', path: '/twilio/call-status', headers: { ...headers, 'x-twilio-signature': sign('/twilio/call-status', { CallSid: 'CA1', CallStatus: 'completed' }) }, body: 'CallSid=CA1&CallStatus=completed' })
+  t.equal(ok.status, 204, 'a well-formed one still passes')
+  t.same(events, ['call.status'])
+})
+
 t.test('a repeated key: the signature is checked over every value (as Twilio signs), the first value is used', async (t) => {
   const app = await buildTestApp(t)
   const base = await listen(app)
