@@ -8,6 +8,7 @@ import { TEST_AUTH_TOKEN, TEST_BASE_URL, TEST_DASHBOARD_TOKEN, form, twilioSigna
 import { mediaFrame, openMedia, opened, startFrame, stopFrame } from '../media-helpers.ts'
 import { parseTwiml, verbs } from '../twiml-xml.ts'
 import { SHUTDOWN_STEPS } from '../../src/shutdown.ts'
+import { until } from '../until.ts'
 
 const SERVER = new URL('../../src/server.ts', import.meta.url).pathname
 
@@ -72,14 +73,6 @@ async function status (base: string, callSid: string, callStatus: string): Promi
   })
 }
 
-const until = async (cond: () => boolean, ms = 10000): Promise<void> => {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
 t.test('SIGTERM drains: healthz 503, new calls without AI, live calls finish uncut, then a clean exit', async (t) => {
   const srv = await startServer(t, { DRAIN_TIMEOUT_S: '60' })
   t.same(verbs(parseTwiml(await webhook(srv.base))), ['Start', 'Dial'], 'before the signal: streamed')
@@ -93,7 +86,7 @@ t.test('SIGTERM drains: healthz 503, new calls without AI, live calls finish unc
   pump(50)
 
   srv.child.kill('SIGTERM')
-  await until(() => srv.logs.some((l) => l.msg === 'draining: new calls get no AI; waiting for live calls to end'))
+  await until('the drain log line', () => srv.logs.some((l) => l.msg === 'draining: new calls get no AI; waiting for live calls to end'), 10_000, 20)
   const health = await fetch(srv.base + '/healthz')
   t.equal(health.status, 503)
   t.same(await health.json(), { status: 'draining' })
@@ -105,7 +98,7 @@ t.test('SIGTERM drains: healthz 503, new calls without AI, live calls finish unc
   for (const c of calls) c.ws.send(stopFrame(c.sid, `MZ${c.sid}`))
 
   // Twilio posts each call's final status a moment after the call ends: the server is still there to take it.
-  await until(() => srv.logs.some((l) => l.msg === 'all calls ended; shutting down'))
+  await until('the all-ended log line', () => srv.logs.some((l) => l.msg === 'all calls ended; shutting down'), 10_000, 20)
   await new Promise((resolve) => setTimeout(resolve, 500))
   for (const c of calls) {
     const res = await status(srv.base, c.sid, 'completed')
