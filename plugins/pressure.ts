@@ -9,7 +9,8 @@ const TWILIO_OR_MEDIA = /^\/(twilio\/|media\/?$)/
 const pressure: FastifyPluginAsync = async (app) => {
   await app.register(underPressure, {
     maxEventLoopDelay: app.config.maxEventLoopDelayMs,
-    maxEventLoopUtilization: 0.98,
+    // 1 can never be exceeded (under-pressure compares with >), so MAX_EVENT_LOOP_UTILIZATION=1 turns the probe off.
+    maxEventLoopUtilization: app.config.maxEventLoopUtilization,
     retryAfter: 5,
     pressureHandler: (req, reply, type, value) => {
       // Twilio's requests carry on: the webhook answers the call without AI instead (lifecycle.admit).

@@ -52,6 +52,8 @@ export interface Config {
   readonly maxCalls: number
   /** Event-loop delay (ms) past which new calls are answered without AI. */
   readonly maxEventLoopDelayMs: number
+  /** Event-loop utilisation (0.5–1) past which new calls are answered without AI; 1 turns this probe off. */
+  readonly maxEventLoopUtilization: number
   readonly drainTimeoutS: number
   readonly retentionDays: number | undefined
   /** Realtime bridge: open a fresh upstream session this long after one opened (the API caps sessions at 60 min). */
@@ -147,6 +149,16 @@ export function loadConfig (env: Env = {}): Config {
     }
     return n
   }
+  const fraction = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name)
+    if (raw === undefined) return fallback
+    const n = Number(raw)
+    if (!Number.isFinite(n) || n < min || n > max) {
+      problems.push(`${name} must be a number from ${min} to ${max} (got "${raw}")`)
+      return fallback
+    }
+    return n
+  }
   const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
     const raw = str(name)
     if (raw === undefined) return fallback
@@ -230,6 +242,7 @@ export function loadConfig (env: Env = {}): Config {
     logPhoneNumbers: oneOf('LOG_PHONE_NUMBERS', ['true', 'false'] as const, 'false') === 'true',
     maxCalls: int('MAX_CALLS', 100, 1, 100000),
     maxEventLoopDelayMs: int('MAX_EVENT_LOOP_DELAY_MS', 200, 10, 60000),
+    maxEventLoopUtilization: fraction('MAX_EVENT_LOOP_UTILIZATION', 0.98, 0.5, 1),
     drainTimeoutS: int('DRAIN_TIMEOUT_S', 280, 0, 3600),
     retentionDays: retention,
     realtimeRolloverMs: int('REALTIME_ROLLOVER_MS', 55 * 60_000, 100, 59 * 60_000),

@@ -45,3 +45,13 @@ t.test('REDIS_PREFIX: default, custom, and rejected when it could break key name
   t.equal(loadConfig({ ...minimal, REDIS_PREFIX: 'th-staging' }).redisPrefix, 'th-staging')
   t.throws(() => loadConfig({ ...minimal, REDIS_PREFIX: 'has space' }), /REDIS_PREFIX must be 1-64 letters/)
 })
+
+t.test('MAX_EVENT_LOOP_UTILIZATION: 0.98 by default, a fraction from 0.5 to 1, anything else explained', async (t) => {
+  const base = { PUBLIC_BASE_URL: 'https://talkhint.example.com', TWILIO_AUTH_TOKEN: 'tok' }
+  t.equal(loadConfig(base).maxEventLoopUtilization, 0.98)
+  t.equal(loadConfig({ ...base, MAX_EVENT_LOOP_UTILIZATION: '0.9' }).maxEventLoopUtilization, 0.9)
+  t.equal(loadConfig({ ...base, MAX_EVENT_LOOP_UTILIZATION: '1' }).maxEventLoopUtilization, 1)
+  for (const bad of ['0.2', '2', 'high']) {
+    t.throws(() => loadConfig({ ...base, MAX_EVENT_LOOP_UTILIZATION: bad }), { problems: [`MAX_EVENT_LOOP_UTILIZATION must be a number from 0.5 to 1 (got "${bad}")`] })
+  }
+})
