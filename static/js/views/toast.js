@@ -81,6 +81,16 @@ export function createNotices (opts) {
     showSound()
   })
   showSound()
+  // Sound left on from an earlier visit: the page's first click or key press lets the context start.
+  const firstGesture = () => {
+    document.removeEventListener('pointerdown', firstGesture, true)
+    document.removeEventListener('keydown', firstGesture, true)
+    if (sound) wakeAudio()
+  }
+  if (sound) {
+    document.addEventListener('pointerdown', firstGesture, true)
+    document.addEventListener('keydown', firstGesture, true)
+  }
 
   const Notify = window.Notification
   const canNotify = typeof Notify === 'function'

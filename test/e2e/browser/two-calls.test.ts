@@ -1,6 +1,8 @@
 /** Two calls at once in real Chromium: the view stays on the watched call, new calls are announced, a restart leaves no ghost. */
 import t from 'tap'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { Page } from 'playwright-core'
@@ -43,11 +45,14 @@ const watchTimer = (page: Page): Promise<void> => page.evaluate(() => {
 })
 const ticks = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { __ticks: number }).__ticks)
 
+const ARTIFACTS = fileURLToPath(new URL('../../artifacts/', import.meta.url))
+
 const stop = (callSid: string): CallEvent => ({ type: 'call.stopped', callSid, at: Date.now(), streamSid: 'MZ', reason: 'stop', durationMs: 30_000, stats: {} as never })
 
 if (!existsSync(CHROMIUM)) {
   t.plan(0, `skip: ${CHROMIUM} is missing; install it with: apt-get update && apt-get install -y chromium`)
 } else {
+  mkdirSync(ARTIFACTS, { recursive: true })
   const { open } = await launchChromium(t)
 
   t.test('a second call never takes the screen: toast, title count, View; the watched call stays after it ends; sound and notification opt-in', async (t) => {
@@ -77,6 +82,10 @@ if (!existsSync(CHROMIUM)) {
     t.ok((await page.locator('#transcript .line .text').allTextContents()).includes('This is call A speaking.'), 'the transcript is A\'s')
     t.notOk((await page.locator('#transcript .line .text').allTextContents()).includes('Call B here.'), 'nothing of B in it')
     await page.waitForFunction(() => document.title === '(2) TalkHint · Live')
+    await page.screenshot({ path: join(ARTIFACTS, 'new-call-toast-desktop.png') })
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.screenshot({ path: join(ARTIFACTS, 'new-call-toast-phone.png') })
+    await page.setViewportSize({ width: 1280, height: 800 })
     t.equal((await rec(page)).beeps, 0, 'no sound while the toggle is off')
     t.equal((await rec(page)).notifications.length, 0)
 
@@ -144,7 +153,12 @@ if (!existsSync(CHROMIUM)) {
     t.equal(await page.getAttribute('#sound-toggle', 'aria-pressed'), 'true')
     t.equal(await page.getAttribute('#notify-toggle', 'aria-pressed'), 'false', 'the stub forgets its grant on reload, so the toggle reads off')
     t.equal((await rec(page)).permissionRequests, 0, 'no prompt on load, even with the toggle stored on')
-    for (const sid of [c, d, e]) app.bus.publish(stop(sid))
+    await page.mouse.click(640, 790) // any first click lets the remembered sound play
+    const f = callSidFor(0xf)
+    for (const ev of scriptedCall({ callSid: f, from: '+14155550177', turns: 1, open: true })) app.bus.publish(ev)
+    await page.locator(`#toasts .toast[data-sid="${f}"]`).waitFor()
+    t.equal((await rec(page)).beeps, 1, 'the remembered sound beeps for the next call')
+    for (const sid of [c, d, e, f]) app.bus.publish(stop(sid))
     t.same(problems, [], 'no dialog, script error or CSP violation')
   })
 
