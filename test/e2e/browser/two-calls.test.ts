@@ -22,7 +22,7 @@ const STUBS = `(() => {
   class FakeNotification {
     static permission = 'default'
     static requestPermission () { rec.permissionRequests++; FakeNotification.permission = 'granted'; return Promise.resolve('granted') }
-    constructor (title, o) { rec.notifications.push({ title, body: o && o.body, tag: o && o.tag }) }
+    constructor (title, o) { rec.notifications.push({ title, body: o && o.body, tag: o && o.tag }); rec.last = this }
     close () {}
   }
   Object.defineProperty(window, 'Notification', { value: FakeNotification, configurable: true, writable: true })
@@ -147,6 +147,10 @@ if (!existsSync(CHROMIUM)) {
     t.equal((await rec(page)).beeps, sample + 2)
     await page.waitForFunction(() => document.title === '(3) TalkHint · Live')
     t.equal(await selected(page), b)
+    // Clicking the notification opens that call.
+    await page.evaluate(() => { (window as unknown as { __rec: { last: { onclick: () => void } } }).__rec.last.onclick() })
+    await page.waitForSelector('#c-remote:text("+1 ••• ••• 0155")')
+    t.equal(await selected(page), e, 'the notification\'s click shows its call')
     // The page is reloaded: the choices are remembered, and still no prompt on load.
     await page.reload()
     await page.waitForSelector('#conn:text("Live")')
@@ -192,14 +196,18 @@ if (!existsSync(CHROMIUM)) {
     await page.waitForSelector('#conn:not(:text("Live"))')
     const second = await buildTestApp(t, env)
     await second.listen({ port, host: '127.0.0.1' })
+    // A call that starts on the new server is announced, not shown (in the resync snapshot or as an event).
+    const other = callSidFor(0x5e)
+    for (const e of scriptedCall({ callSid: other, from: '+14155550188', turns: 1, open: true })) second.bus.publish(e)
     await page.waitForSelector('#conn:text("Live")', { timeout: 20_000 })
+    await page.locator(`#toasts .toast[data-sid="${other}"]`).waitFor()
     await page.waitForSelector('#c-phase[data-phase="ended"]:text("Ended (server restarted)")')
     t.equal(await selected(page), sid, 'still on the same call, now ended')
     t.equal(await page.locator('.pill[data-phase="live"]').count(), 0, 'no Live pill anywhere')
     t.ok(await page.locator('#c-ai').isHidden(), 'no "AI ready" pill')
-    t.equal(await page.locator('#live-calls li').count(), 0, 'no live call in the list')
+    t.same(await page.locator('#live-calls li').evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.sid)), [other], 'only the new server\'s call is live')
     t.equal(await page.textContent(`#recent-calls li[data-sid="${sid}"] .ci-ai`), 'Ended (server restarted)')
-    t.equal(await page.title(), 'TalkHint · Live', 'the title counts no live call')
+    t.equal(await page.title(), '(1) TalkHint · Live', 'the title counts only the call the server knows')
     t.equal(await page.getAttribute('#dial-msg', 'data-kind'), 'info', 'the ringing message is cleared')
     t.notMatch(await page.textContent('#dial-msg'), /Ringing/)
     const shown = await page.textContent('#c-duration')
@@ -208,6 +216,7 @@ if (!existsSync(CHROMIUM)) {
     await page.waitForTimeout(1500) // more than one tick of the 1 s timer
     t.equal(await ticks(page), 0, 'the timer stopped: no update after the end')
     t.equal(await page.textContent('#c-duration'), shown)
+    second.bus.publish(stop(other))
     t.same(problems, [], 'no dialog, script error or CSP violation')
   })
 }
