@@ -140,7 +140,7 @@ export function createNotices (opts) {
       const li = item(call.callSid, `New call from ${formatPhone(call.remote, ctx.masked)}`)
       shown.set(call.callSid, li)
       container.append(li)
-      while (shown.size > MAX_TOASTS) drop(shown.keys().next().value, false)
+      while (shown.size > MAX_TOASTS) drop(shown.keys().next().value, true)
     },
     /** Drops notices for calls that ended, vanished or are now on screen; refreshes the numbers' masking. */
     render (calls, selected, masked) {

@@ -162,7 +162,12 @@ if (!existsSync(CHROMIUM)) {
     for (const ev of scriptedCall({ callSid: f, from: '+14155550177', turns: 1, open: true })) app.bus.publish(ev)
     await page.locator(`#toasts .toast[data-sid="${f}"]`).waitFor()
     t.equal((await rec(page)).beeps, 1, 'the remembered sound beeps for the next call')
-    for (const sid of [c, d, e, f]) app.bus.publish(stop(sid))
+    // A burst of calls: at most three notices, the newest ones (the list has them all).
+    const burst = [0x10, 0x11, 0x12].map(callSidFor)
+    for (const [i, sid] of burst.entries()) for (const ev of scriptedCall({ callSid: sid, from: `+1415555020${i}`, turns: 1, open: true })) app.bus.publish(ev)
+    await page.locator(`#toasts .toast[data-sid="${burst[2]}"]`).waitFor()
+    t.same(await page.locator('#toasts .toast').evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.sid)), burst, 'three notices, the oldest gave way')
+    for (const sid of [c, d, e, f, ...burst]) app.bus.publish(stop(sid))
     t.same(problems, [], 'no dialog, script error or CSP violation')
   })
 
