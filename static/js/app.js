@@ -7,6 +7,7 @@ import { createHeader } from './views/header.js'
 import { renderHints } from './views/hints.js'
 import { TranscriptView } from './views/transcript.js'
 import { setupDial } from './views/dial.js'
+import { createNotices } from './views/toast.js'
 
 const MASK_KEY = 'talkhint.maskNumbers'
 const store = createStore()
@@ -29,8 +30,12 @@ const header = createHeader()
 const transcript = new TranscriptView(byId('transcript'), byId('jump'), byId('no-lines'))
 
 let selected = null
-/** Until the user picks a call, the newest live call is shown automatically. */
-let autoSelect = true
+/**
+ * Why `selected` is on screen. 'user': picked (or placed from the form); 'live': the first live call, shown
+ * because nothing was; 'idle': an ended call shown while nothing is live. Only 'idle' gives way to a new call:
+ * a call being watched stays put, even after it ends, until the user picks another.
+ */
+let hold = 'idle'
 /** A call we placed from the form: selected as soon as the hub reports it. */
 let pending = null
 let masked = localStorage.getItem(MASK_KEY) === '1'
@@ -40,8 +45,8 @@ let frame = 0
 const serverNow = () => Date.now() + store.serverOffset
 const toLogin = () => window.location.assign('/login')
 
-function select (sid, byUser) {
-  if (byUser) autoSelect = false
+function select (sid, why) {
+  hold = why
   if (selected === sid) return
   selected = sid
   dirty.list = dirty.call = true
@@ -50,26 +55,40 @@ function select (sid, byUser) {
 
 function autoPick () {
   if (pending !== null && store.calls.has(pending)) {
-    select(pending, true)
+    select(pending, 'user')
     pending = null
     return
   }
   const current = selected === null ? undefined : store.calls.get(selected)
-  if (!autoSelect && current !== undefined) return
+  if (current !== undefined && hold !== 'idle') return
   const { live, ended } = sortedCalls(store)
-  const pick = live[0] ?? (current ?? ended[0])
-  if (pick !== undefined) select(pick.callSid, false)
+  // The oldest live call: the one that was there first is the one the user has been watching.
+  const first = live[live.length - 1]
+  if (first !== undefined) select(first.callSid, 'live')
+  else if (current === undefined && ended[0] !== undefined) select(ended[0].callSid, 'idle')
+}
+
+/** A call the user did not place from this page started (or appeared in a resync): tell, never switch. */
+function announce (sid) {
+  const call = store.calls.get(sid)
+  if (call === undefined || call.phase === 'ended' || sid === pending) return
+  notices.announce(call, { shown: sid === selected, masked })
 }
 
 function onMessage (msg) {
   // Keep the call being read when the hub forgets it (evicted from its recent list, or absent from a resync).
   const keep = (msg.type === 'snapshot' || (msg.type === 'call.removed' && msg.callSid === selected)) && selected !== null ? store.calls.get(selected) : undefined
+  const known = msg.type === 'snapshot' && store.synced ? new Set(store.calls.keys()) : null
+  const wasLive = msg.type === 'snapshot' ? new Set([...store.calls.values()].filter((c) => c.phase !== 'ended').map((c) => c.callSid)) : null
   const r = applyMessage(store, msg)
   if (keep !== undefined && !store.calls.has(keep.callSid)) store.calls.set(keep.callSid, keep)
   if (r.kind === 'version') return showBanner('The server was updated. Reload the page to continue.', 'Reload', () => window.location.reload())
   if (r.kind === 'snapshot') {
     dirty.list = dirty.call = true
     autoPick()
+    for (const sid of wasLive) if (store.calls.get(sid)?.phase === 'ended') dial.ended(sid)
+    // Calls that started while we were disconnected are new to the user too (not those of the first load).
+    if (known !== null) for (const c of store.calls.values()) if (!known.has(c.callSid)) announce(c.callSid)
   } else if (r.kind === 'event') {
     if (r.type === 'audio.levels') {
       if (r.callSid === selected) dirty.levels = true
@@ -78,6 +97,8 @@ function onMessage (msg) {
       if (r.type === 'ai.status') dirty.list = true
       if (r.callSid === selected) dirty.call = true
       if (r.type === 'call.started' || r.type === 'call.removed') autoPick()
+      if (r.type === 'call.started') announce(r.callSid)
+      if (r.type === 'call.ended') dial.ended(r.callSid)
     }
   } else {
     return
@@ -94,13 +115,14 @@ function render () {
   const now = serverNow()
   if (dirty.list) {
     const { live, ended } = sortedCalls(store)
-    const ctx = { selected, masked, now, onSelect: (sid) => select(sid, true) }
+    const ctx = { selected, masked, now, onSelect: (sid) => select(sid, 'user') }
     renderCallList(ui.live, live, ctx)
     renderCallList(ui.recent, ended, ctx)
     setText(ui.liveCount, String(live.length))
     ui.noLive.hidden = live.length > 0
     ui.recentH.hidden = ended.length === 0
     document.title = live.length > 0 ? `(${live.length}) TalkHint · Live` : 'TalkHint · Live'
+    notices.render(store.calls, selected, masked)
   }
   const call = selected === null ? undefined : store.calls.get(selected)
   ui.noCall.hidden = call !== undefined
@@ -177,7 +199,7 @@ ui.mask.addEventListener('click', () => {
 })
 listKeyboard(byId('live-calls').parentElement)
 
-setupDial({
+const dial = setupDial({
   onUnauthorized: toLogin,
   onStarted: (sid) => {
     pending = sid
@@ -185,6 +207,17 @@ setupDial({
   },
 })
 
+const notices = createNotices({
+  container: byId('toasts'),
+  sound: byId('sound-toggle'),
+  notify: byId('notify-toggle'),
+  focusCall: () => byId('call-view').focus(),
+  onView: (sid) => {
+    select(sid, 'user')
+    byId('call-view').focus()
+  },
+})
+
 const hub = connectHub({ url: hubUrl(), onMessage, onState, onUnauthorized: toLogin })
 // For tests and debugging in the console: read-only views of the state.
-Object.defineProperty(window, 'talkhint', { value: Object.freeze({ store, get selected () { return selected } }) })
+Object.defineProperty(window, 'talkhint', { value: Object.freeze({ store, get selected () { return selected }, get hold () { return hold } }) })

@@ -1,13 +1,20 @@
 /** "Call a number": POST /api/calls, with the API's own error message shown next to the field. */
 import { byId } from '../dom.js'
 
-/** @param {{ onStarted: (callSid: string) => void, onUnauthorized: () => void }} opts */
+/**
+ * @param {{ onStarted: (callSid: string) => void, onUnauthorized: () => void }} opts
+ * @returns {{ ended: (callSid: string) => void }}
+ */
 export function setupDial (opts) {
   const form = byId('dial')
   const input = byId('dial-to')
   const button = byId('dial-go')
   const msg = byId('dial-msg')
+  const idle = msg.textContent
+  /** The call this form placed while its "Ringing…" message is up. */
+  let ringing = null
   const say = (text, kind) => {
+    ringing = null
     msg.textContent = text
     msg.dataset.kind = kind
     input.setAttribute('aria-invalid', kind === 'error' ? 'true' : 'false')
@@ -37,11 +44,21 @@ export function setupDial (opts) {
       }
       say('Ringing your phone now. Answer it and we connect you.', 'ok')
       input.value = ''
-      if (typeof body.callSid === 'string') opts.onStarted(body.callSid)
+      if (typeof body.callSid === 'string') {
+        ringing = body.callSid
+        opts.onStarted(body.callSid)
+      }
     } catch {
       say('Could not reach the server. Check your connection and try again.', 'error')
     } finally {
       button.disabled = false
     }
   })
+  return {
+    /** A call ended: if it is the one we said was ringing, the message goes back to the form's hint. */
+    ended (callSid) {
+      if (ringing !== callSid) return
+      say(idle, 'info')
+    },
+  }
 }

@@ -173,6 +173,7 @@ if (!existsSync(CHROMIUM)) {
     const b = callSidFor(0xc02)
     for (const e of scriptedCall({ callSid: a, from: '+14155550111', turns: 1, open: true, t0: Date.now() - 60_000 })) app.bus.publish(e)
     for (const e of scriptedCall({ callSid: b, from: '+14155550122', turns: 12, open: true, t0: Date.now() - 5_000 })) app.bus.publish(e)
+    await page.click(`#live-calls li[data-sid="${b}"] button`) // the view stays on the first call until you pick another
     await page.waitForSelector('#c-remote:text("+1 415 555 0122")')
     await page.waitForSelector('#transcript .line[data-item-id="item_l11"]')
     const gap = (): Promise<number> => page.$eval('#transcript', (el) => el.scrollHeight - el.scrollTop - el.clientHeight)

@@ -99,3 +99,54 @@ export async function upgradeStatus (url: string, headers: Record<string, string
     })
   })
 }
+
+/** Where Debian puts Chromium (apt-get install chromium); browser tests skip when it is missing. */
+export const CHROMIUM = '/usr/bin/chromium'
+
+export interface OpenedPage {
+  page: import('playwright-core').Page
+  /** Dialogs, script errors and console errors (CSP violations among them) seen on the page. */
+  problems: string[]
+}
+
+/**
+ * One headless Chromium (fresh profile) closed at teardown. `open(base, init)` starts logged out, runs `init`
+ * (a function source for page.addInitScript, e.g. stubs of browser APIs) before any page script, and loads `base/`.
+ */
+export async function launchChromium (t: Teardown, viewport = { width: 1280, height: 800 }): Promise<{ open: (base: string, init?: string) => Promise<OpenedPage> }> {
+  const { chromium } = await import('playwright-core')
+  const { mkdtempSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const profile = mkdtempSync(join(tmpdir(), 'talkhint-chromium-'))
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+  t.teardown(async () => {
+    await context.close()
+    rmSync(profile, { recursive: true, force: true })
+  })
+  return {
+    async open (base, init) {
+      await context.clearCookies()
+      const page = await context.newPage()
+      if (init !== undefined) await page.addInitScript(init)
+      const problems: string[] = []
+      page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}) })
+      page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
+      page.on('console', (m) => { if (m.type() === 'error' && !/status of 401|ERR_CONNECTION_REFUSED/.test(m.text())) problems.push(`console: ${m.text()}`) })
+      await page.goto(base + '/')
+      return { page, problems }
+    },
+  }
+}
+
+/** Logs in on the login page the dashboard redirected to and waits for the live socket. */
+export async function logInPage (page: import('playwright-core').Page, token = TEST_DASHBOARD_TOKEN): Promise<void> {
+  await page.fill('#token', token)
+  await page.click('#login-go')
+  await page.waitForSelector('#conn:text("Live")')
+}
