@@ -1,14 +1,16 @@
 /** Browser test of the hints panel on a long call: the current hint pinned and whole, repeats merged, each hint and final line announced once. */
 import t from 'tap'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import type { CallEvent } from '../../../src/call/events.ts'
 import { buildTestApp, listen, TEST_DASHBOARD_TOKEN } from '../../helpers.ts'
 import { callSidFor, HINTS, LOCAL, REMOTE, scriptedCall } from './call-script.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
+const ARTIFACTS = fileURLToPath(new URL('../../artifacts/', import.meta.url))
 const VIEWPORTS = [{ name: 'desktop', width: 1280, height: 800 }, { name: 'phone', width: 390, height: 844 }]
 const TURNS = 10
 /** Long enough to wrap to several lines in the card at either width. */
@@ -47,6 +49,7 @@ const overlaps = (a: Box, b: Box): boolean => a.top < b.bottom - 0.5 && b.top < 
 if (!existsSync(CHROMIUM)) {
   t.plan(0, `skip: ${CHROMIUM} is missing; install it with: apt-get update && apt-get install -y chromium`)
 } else {
+  mkdirSync(ARTIFACTS, { recursive: true })
   const { chromium } = await import('playwright-core')
   const profile = mkdtempSync(join(tmpdir(), 'talkhint-chromium-'))
   const context = await chromium.launchPersistentContext(profile, {
@@ -167,8 +170,18 @@ if (!existsSync(CHROMIUM)) {
       t.same(said.lines, spokenLines, 'each final line once, with who said it, in order (no partial)')
       t.equal(await page.locator('#hint-announce p').count() <= 3, true, 'the live region keeps only the last few')
 
-      if (vp.name === 'desktop') await page.screenshot({ path: join(tmpdir(), 'talkhint-hints-panel.png') })
+      await page.screenshot({ path: join(ARTIFACTS, `hints-panel-${vp.name}.png`) })
       publish({ type: 'call.stopped', callSid: sid, at: Date.now(), streamSid: 'MZ', reason: 'stop', durationMs: 1000, stats: {} as never })
+
+      // Opening another call does not read out its backlog (its lines and hints were drawn in the same frame).
+      const other = callSidFor(0x4200 + n)
+      for (const e of scriptedCall({ callSid: other, from: '+14155550177', turns: 2, t0: Date.now() - 60_000 })) publish(e)
+      await page.click(`#recent-calls li[data-sid="${other}"] button`)
+      await page.waitForSelector('#transcript .line.final[data-item-id="item_l1"]')
+      await page.waitForSelector(`#hint-now .hint-text:text("${HINTS[1] as string}")`)
+      const after2 = await page.evaluate(() => (window as unknown as { said: Record<string, string[]> }).said)
+      t.equal(after2.hints.length, said.hints.length, 'no hint of the opened call was announced')
+      t.equal(after2.lines.length, said.lines.length, 'no line of the opened call was announced')
       t.same(problems, [], 'no script error or CSP violation')
     })
   }
