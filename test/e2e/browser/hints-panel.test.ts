@@ -115,12 +115,14 @@ if (!existsSync(CHROMIUM)) {
         await page.waitForSelector(`#hint-now.streaming[data-hint-id="${hintId}"]`)
         t.equal(await page.getAttribute('#hint-now', 'aria-busy'), 'true', 'busy while streaming')
         t.equal(await page.getAttribute('#hint-now .hint-caret', 'aria-hidden'), 'true', 'the caret is hidden from assistive tech')
-        t.ok(await page.isVisible('#hint-now .hint-caret'), 'and shown while streaming')
+        // (display, not visibility: the caret blinks by toggling visibility)
+        const caretShown = (): Promise<boolean> => page.$eval('#hint-now .hint-caret', (el) => getComputedStyle(el).display !== 'none')
+        t.ok(await caretShown(), 'and shown while streaming')
         publish({ type: 'hint.delta', callSid: sid, at, hintId, delta: words.slice(5).join('') })
         publish({ type: 'hint.done', callSid: sid, at, hintId, text, itemId: `item_r${TURNS - 1}`, superseded: false })
         await page.waitForSelector(`#hint-now:not(.streaming)[data-hint-id="${hintId}"]`)
         t.equal(await page.getAttribute('#hint-now', 'aria-busy'), null, 'not busy once done')
-        t.notOk(await page.isVisible('#hint-now .hint-caret'), 'no caret once done')
+        t.notOk(await caretShown(), 'no caret once done')
       }
       // The same advice three times in a row is one entry, ×3.
       const late = t0 + 1000 + 600_000
