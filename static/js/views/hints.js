@@ -16,9 +16,10 @@ export function renderHints (els, call) {
   const groups = mergeRepeats(call.hints)
   const newest = groups[groups.length - 1]
   if (newest === undefined) {
-    if (els.now.dataset.hintId !== '') {
+    const empty = call.phase === 'ended' ? 'No hints for this call.' : 'Hints appear here while the other person talks.'
+    if (els.now.dataset.hintId !== '' || els.now.textContent !== empty) {
       els.now.dataset.hintId = ''
-      els.now.replaceChildren(h('p', { className: 'empty', text: call.phase === 'ended' ? 'No hints for this call.' : 'Hints appear here while the other person talks.' }))
+      els.now.replaceChildren(h('p', { className: 'empty', text: empty }))
     }
     els.now.classList.remove('streaming', 'superseded')
     els.now.removeAttribute('aria-busy')

@@ -184,6 +184,15 @@ if (!existsSync(CHROMIUM)) {
       const after2 = await page.evaluate(() => (window as unknown as { said: Record<string, string[]> }).said)
       t.equal(after2.hints.length, said.hints.length, 'no hint of the opened call was announced')
       t.equal(after2.lines.length, said.lines.length, 'no line of the opened call was announced')
+
+      // A call with no hints says so, and says it again correctly once it ended; no empty history box to tab into.
+      const quiet = callSidFor(0x4300 + n)
+      for (const e of scriptedCall({ callSid: quiet, from: '+14155550188', turns: 0, open: true })) publish(e)
+      await page.click(`#live-calls li[data-sid="${quiet}"] button`)
+      await page.waitForSelector('#hint-now .empty:text("Hints appear here while the other person talks.")')
+      t.ok(await page.locator('#hint-history').isHidden(), 'no history box without history')
+      publish({ type: 'call.stopped', callSid: quiet, at: Date.now(), streamSid: 'MZ', reason: 'stop', durationMs: 1000, stats: {} as never })
+      await page.waitForSelector('#hint-now .empty:text("No hints for this call.")')
       t.same(problems, [], 'no script error or CSP violation')
     })
   }
