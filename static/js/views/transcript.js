@@ -18,6 +18,8 @@ export class TranscriptView {
     this.callSid = null
     this.items = new Map()
     this.follow = true
+    // Screen readers hear each line once, when it is final (partials would be a stream of fragments).
+    this.announcer = new LineAnnouncer(document.getElementById('transcript-announce'))
     // Our own scrolls land at the bottom, so any scroll event can simply re-decide: at the bottom = follow.
     ol.addEventListener('scroll', () => {
       this.follow = this.atBottom()
@@ -50,6 +52,7 @@ export class TranscriptView {
       this.ol.replaceChildren()
       this.follow = true
       this.jump.hidden = true
+      this.announcer.reset(call.lines)
     }
     const before = this.ol.children.length
     const lastBefore = this.ol.lastElementChild
@@ -71,9 +74,40 @@ export class TranscriptView {
       }
     }
     this.empty.hidden = call.lines.length > 0
+    this.announcer.add(call.lines, call.direction)
     const grew = this.ol.children.length !== before || this.ol.lastElementChild !== lastBefore
     if (this.follow) this.scrollToEnd()
     else if (grew || call.lines.length > 0) this.jump.hidden = this.atBottom()
+  }
+}
+
+/** How many announced lines stay in the (visually hidden) live region; older ones are dropped. */
+const ANNOUNCED_KEPT = 5
+
+/** Appends each newly final line to a polite live region, once; a call's backlog (on open or resync) is not read out. */
+class LineAnnouncer {
+  /** @param {HTMLElement|null} region */
+  constructor (region) {
+    this.region = region
+    this.said = new Set()
+  }
+
+  /** A different call: its lines so far count as already said. */
+  reset (lines) {
+    this.said = new Set(lines.filter((l) => l.final).map((l) => l.itemId))
+    this.region?.replaceChildren()
+  }
+
+  add (lines, direction) {
+    if (this.region === null) return
+    for (const line of lines) {
+      if (!line.final || this.said.has(line.itemId)) continue
+      this.said.add(line.itemId)
+      if (line.text.trim() === '') continue
+      // One node per line (aria-relevant additions): two lines settling together are both read.
+      this.region.append(h('p', { text: `${speakerLabel(line.speaker, direction)}: ${line.text}` }))
+      while (this.region.childElementCount > ANNOUNCED_KEPT) this.region.firstElementChild?.remove()
+    }
   }
 }
 
