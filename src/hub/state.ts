@@ -90,7 +90,9 @@ export class HubState {
         const inboundIsRemote = speakerForTrack(c.direction ?? 'inbound', 'inbound') === 'remote'
         c.levels.remote = round2(inboundIsRemote ? e.inbound : e.outbound)
         c.levels.local = round2(inboundIsRemote ? e.outbound : e.inbound)
-        return out({ type: 'audio.levels', seq: ++this.#seq, at: e.at, callSid: sid, remote: c.levels.remote, local: c.levels.local })
+        // The agent's talk time is the audio sent for it (its transcript's times say when text arrived, not how long it spoke).
+        if (e.sentMs !== undefined && Number.isFinite(e.sentMs) && e.sentMs >= 0) c.talkMs.agent = Math.round(e.sentMs)
+        return out({ type: 'audio.levels', seq: ++this.#seq, at: e.at, callSid: sid, remote: c.levels.remote, local: c.levels.local, talkMs: { ...c.talkMs } })
       }
       case 'transcript.partial':
       case 'transcript.final':
@@ -234,7 +236,7 @@ export class HubState {
     if (prev !== undefined) c.lines.splice(c.lines.indexOf(prev), 1)
     insertLine(c.lines, line)
     c.lineById.set(e.itemId, line)
-    if (final) addTalk(c.talkMs, e.speaker, e.endMs - e.startMs)
+    if (final && e.speaker !== 'agent') addTalk(c.talkMs, e.speaker, e.endMs - e.startMs)
     if (c.lines.length > this.#maxLines) {
       const dropped = c.lines.shift() as UiLine
       c.lineById.delete(dropped.itemId)
