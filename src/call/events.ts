@@ -28,6 +28,8 @@ export interface MediaStats {
   readonly gaps: { inbound: number, outbound: number }
   /** Frames sent back to Twilio (agent mode). */
   readonly framesOut: number
+  /** ms of audio sent back (the agent's speech), less what a `clear` dropped unplayed; as `call.levels` carries it. */
+  readonly sentMs?: number
   /** Messages we could not use, by reason (malformed JSON, unknown event, …). */
   readonly rejected: Readonly<Record<string, number>>
 }

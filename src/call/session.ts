@@ -409,6 +409,7 @@ export class MediaSession {
       gapMs: { ...s.gapMs },
       gaps: { ...s.gaps },
       framesOut: s.framesOut,
+      sentMs: Math.round(this.#sentMs),
       rejected: { ...s.rejected },
     }
   }

@@ -84,6 +84,8 @@ export class HubState {
         if (isTerminalCallStatus(e.status)) this.#end(c, e.at, e.status, e.duration === undefined ? undefined : e.duration * 1000, out)
         return
       case 'call.stopped':
+        // Levels are not kept in a peer's replayable history; the stop's stats still bring the agent's talk time.
+        if (isTalkMs(e.stats.sentMs)) c.talkMs.agent = Math.round(e.stats.sentMs)
         return this.#end(c, e.at, e.reason, e.durationMs, out)
       case 'call.levels': {
         if (c.phase === 'ended') return
@@ -91,7 +93,7 @@ export class HubState {
         c.levels.remote = round2(inboundIsRemote ? e.inbound : e.outbound)
         c.levels.local = round2(inboundIsRemote ? e.outbound : e.inbound)
         // The agent's talk time is the audio sent for it (its transcript's times say when text arrived, not how long it spoke).
-        if (e.sentMs !== undefined && Number.isFinite(e.sentMs) && e.sentMs >= 0) c.talkMs.agent = Math.round(e.sentMs)
+        if (isTalkMs(e.sentMs)) c.talkMs.agent = Math.round(e.sentMs)
         return out({ type: 'audio.levels', seq: ++this.#seq, at: e.at, callSid: sid, remote: c.levels.remote, local: c.levels.local, talkMs: { ...c.talkMs } })
       }
       case 'transcript.partial':
@@ -261,6 +263,10 @@ export class HubState {
 
 function addTalk (talk: Mutable<TalkMs>, speaker: Speaker, ms: number): void {
   if (Number.isFinite(ms) && ms > 0) talk[speaker] += ms
+}
+
+function isTalkMs (ms: number | undefined): ms is number {
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0
 }
 
 function round2 (n: number): number {

@@ -139,4 +139,6 @@ t.test("the agent's sent audio is counted as sentMs; a clear takes off what had 
   r.s.onText(mediaFrame('MZ6', 'inbound', 31))
   t.equal(levelEvents(r.events)[3]?.sentMs, 800)
   r.s.finish('stop')
+  const stopped = r.events.find((e) => e.type === 'call.stopped')
+  t.equal(stopped?.type === 'call.stopped' ? stopped.stats.sentMs : undefined, 800, 'the stop carries it too (levels are not replayed to peers)')
 })

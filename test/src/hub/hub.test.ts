@@ -269,6 +269,14 @@ t.test("the agent's talk time is the audio sent for it, not its transcript's tim
   // A producer that predates sentMs leaves the agent's time alone.
   hub.ingest({ type: 'call.levels', callSid: sid, at: 6, inbound: 0.5, outbound: 0 })
   t.equal((hub.snapshot().calls[0] as UiCall).talkMs.agent, 3000)
+  // A peer replaying the call's kept history (no levels) still gets the agent's time from the stop's stats.
+  const peer = new HubState()
+  const kept: CallEvent[] = [
+    { type: 'call.started', callSid: sid, at: 1, streamSid: 'MZ', mode: 'agent', direction: 'inbound', from: '+14155550123', to: '+15550002222', tracks: ['inbound'], bidirectional: true, startedAt: 1 },
+    { type: 'call.stopped', callSid: sid, at: 9, streamSid: 'MZ', reason: 'stop', durationMs: 8, stats: { frames: { inbound: 1, outbound: 0 }, bytes: { inbound: 160, outbound: 0 }, gapMs: { inbound: 0, outbound: 0 }, gaps: { inbound: 0, outbound: 0 }, framesOut: 200, sentMs: 4000, rejected: {} } },
+  ]
+  for (const e of kept) peer.apply(e, () => {})
+  t.equal(peer.view(sid)?.talkMs.agent, 4000)
 })
 
 t.test('a busy click-to-call shows up and ends from its status callback alone', async (t) => {
