@@ -28,6 +28,8 @@ export interface MediaStats {
   readonly gaps: { inbound: number, outbound: number }
   /** Frames sent back to Twilio (agent mode). */
   readonly framesOut: number
+  /** ms of audio sent back (the agent's speech), less what a `clear` dropped unplayed; as `call.levels` carries it. */
+  readonly sentMs?: number
   /** Messages we could not use, by reason (malformed JSON, unknown event, …). */
   readonly rejected: Readonly<Record<string, number>>
 }
@@ -70,9 +72,14 @@ export interface CallStatsEvent extends Base {
 }
 export interface CallLevelsEvent extends Base {
   readonly type: 'call.levels'
-  /** 0..1 loudness of the last frame per track (~5 Hz). */
+  /** 0..1 loudness per track, each measured on its own frames (~5 Hz; a track without frames reads 0). */
   readonly inbound: number
   readonly outbound: number
+  /**
+   * ms of audio sent back on the stream so far (the agent's speech), less what a `clear` dropped unplayed (estimated).
+   * Optional: events from producers that predate it carry none.
+   */
+  readonly sentMs?: number
 }
 export interface CallDtmfEvent extends Base { readonly type: 'call.dtmf', readonly digit: string }
 export interface CallMarkEvent extends Base { readonly type: 'call.mark', readonly name: string }

@@ -105,7 +105,13 @@ export class MediaSession {
   #lastTs = counts()
   #lastDur = counts()
   #levels = counts()
+  /** Per track: the Twilio time from which its next frame is measured (each track on its own frames). */
+  #nextMeasureAt = counts()
   #nextLevelAt = 0
+  /** ms of audio sent back on the stream (the agent's speech), less what a `clear` dropped before it could play. */
+  #sentMs = 0
+  /** Wall-clock time at which the audio sent so far has finished playing, assuming Twilio plays it back to back. */
+  #sentPlaysUntil = 0
   #nextStatsAt = STATS_INTERVAL_MS
   /** The longest a media frame spent in onText since the last stats publish (ms). */
   #addedMaxMs = 0
@@ -230,10 +236,15 @@ export class MediaSession {
       sendMedia: (payload: string) => {
         if (!send(encoder.media(payload))) return false
         stats.framesOut++
+        this.#sent(base64ByteLength(payload) >>> 3)
         return true
       },
       sendMark: (name: string) => send(encoder.mark(name)),
-      sendClear: () => send(encoder.clear()),
+      sendClear: () => {
+        if (!send(encoder.clear())) return false
+        this.#cleared()
+        return true
+      },
       end: (code = 1000, reason = 'call ended') => {
         transport.close(code, reason)
         this.finish('closed')
@@ -292,7 +303,12 @@ export class MediaSession {
         this.#handlerError(err)
       }
     }
-    if (timestamp >= this.#nextLevelAt) this.#publishLevels(track, timestamp, payload)
+    // Each track is measured on its own frames (at most once per interval each); one event per interval carries both.
+    if (timestamp >= this.#nextMeasureAt[track]) {
+      this.#levels[track] = mulawLevel(payload)
+      this.#nextMeasureAt[track] = timestamp + LEVEL_INTERVAL_MS
+    }
+    if (timestamp >= this.#nextLevelAt) this.#publishLevels(track, timestamp)
     if (timestamp >= this.#nextStatsAt) {
       this.#nextStatsAt = timestamp + STATS_INTERVAL_MS
       this.#deps.bus.publish({ type: 'call.stats', callSid: call.callSid, streamSid: call.streamSid, at: this.#deps.now(), stats: this.#snapshot() })
@@ -302,14 +318,37 @@ export class MediaSession {
     }
   }
 
-  #publishLevels (track: Track, timestamp: number, payload: string): void {
+  #publishLevels (track: Track, timestamp: number): void {
     const call = this.#call as LiveCall
-    this.#levels[track] = mulawLevel(payload)
     const other: Track = track === 'inbound' ? 'outbound' : 'inbound'
-    // Measure the other track on its own next frame; until then report its last value.
-    if (call.tracks.includes(other) && this.#lastTs[other] + LEVEL_INTERVAL_MS < timestamp) this.#levels[other] = 0
+    // The other track's last measure stands until its next frame; a track that went quiet (no frames) reads 0.
+    if (this.#lastTs[other] + LEVEL_INTERVAL_MS < timestamp) this.#levels[other] = 0
     this.#nextLevelAt = timestamp + LEVEL_INTERVAL_MS
-    this.#deps.bus.publish({ type: 'call.levels', callSid: call.callSid, at: this.#deps.now(), inbound: this.#levels.inbound, outbound: this.#levels.outbound })
+    this.#deps.bus.publish({
+      type: 'call.levels',
+      callSid: call.callSid,
+      at: this.#deps.now(),
+      inbound: this.#levels.inbound,
+      outbound: this.#levels.outbound,
+      sentMs: Math.round(this.#sentMs),
+    })
+  }
+
+  /**
+   * Agent speech is audio we send, not a Twilio track: it is counted as sent (bytes / 8 = ms of μ-law), which runs
+   * ahead of playback while a response streams in faster than real time. A `clear` (barge-in) drops what has not
+   * played yet; that part is estimated by the wall clock (Twilio plays sent audio back to back) and taken off again.
+   */
+  #sent (ms: number): void {
+    const now = this.#deps.now()
+    this.#sentPlaysUntil = Math.max(this.#sentPlaysUntil, now) + ms
+    this.#sentMs += ms
+  }
+
+  #cleared (): void {
+    const now = this.#deps.now()
+    if (this.#sentPlaysUntil > now) this.#sentMs = Math.max(0, this.#sentMs - (this.#sentPlaysUntil - now))
+    this.#sentPlaysUntil = now
   }
 
   /** The stream is not authorised: one warning, counted, closed 1008 before it becomes a call. */
@@ -370,6 +409,7 @@ export class MediaSession {
       gapMs: { ...s.gapMs },
       gaps: { ...s.gaps },
       framesOut: s.framesOut,
+      sentMs: Math.round(this.#sentMs),
       rejected: { ...s.rejected },
     }
   }

@@ -39,7 +39,7 @@ export interface UiHint {
 /** 0..1 loudness per party: `remote` is the other person; `local` is our operator (assist) or agent. */
 export interface UiLevels { readonly remote: number, readonly local: number }
 
-/** Milliseconds of final speech per speaker (talk ratio). */
+/** Milliseconds of speech per speaker (talk ratio): final transcript lines for people, audio sent for the agent. */
 export interface TalkMs { readonly remote: number, readonly operator: number, readonly agent: number }
 
 export interface UiSummary { readonly summary: string, readonly intent: string, readonly actionItems: readonly string[] }
@@ -102,7 +102,7 @@ export type UiEvent =
   | Seq & { readonly type: 'hint.done', readonly hint: UiHint }
   | Seq & { readonly type: 'agent.state', readonly state: AgentState }
   | Seq & { readonly type: 'ai.status', readonly status: AiStatus, readonly detail: string | null }
-  | Seq & { readonly type: 'audio.levels', readonly remote: number, readonly local: number }
+  | Seq & { readonly type: 'audio.levels', readonly remote: number, readonly local: number, readonly talkMs?: TalkMs }
   | Seq & { readonly type: 'call.error', readonly error: UiError }
   | Seq & { readonly type: 'call.summary', readonly summary: UiSummary }
 

@@ -84,13 +84,17 @@ export class HubState {
         if (isTerminalCallStatus(e.status)) this.#end(c, e.at, e.status, e.duration === undefined ? undefined : e.duration * 1000, out)
         return
       case 'call.stopped':
+        // Levels are not kept in a peer's replayable history; the stop's stats still bring the agent's talk time.
+        if (isTalkMs(e.stats.sentMs)) c.talkMs.agent = Math.round(e.stats.sentMs)
         return this.#end(c, e.at, e.reason, e.durationMs, out)
       case 'call.levels': {
         if (c.phase === 'ended') return
         const inboundIsRemote = speakerForTrack(c.direction ?? 'inbound', 'inbound') === 'remote'
         c.levels.remote = round2(inboundIsRemote ? e.inbound : e.outbound)
         c.levels.local = round2(inboundIsRemote ? e.outbound : e.inbound)
-        return out({ type: 'audio.levels', seq: ++this.#seq, at: e.at, callSid: sid, remote: c.levels.remote, local: c.levels.local })
+        // The agent's talk time is the audio sent for it (its transcript's times say when text arrived, not how long it spoke).
+        if (isTalkMs(e.sentMs)) c.talkMs.agent = Math.round(e.sentMs)
+        return out({ type: 'audio.levels', seq: ++this.#seq, at: e.at, callSid: sid, remote: c.levels.remote, local: c.levels.local, talkMs: { ...c.talkMs } })
       }
       case 'transcript.partial':
       case 'transcript.final':
@@ -234,7 +238,7 @@ export class HubState {
     if (prev !== undefined) c.lines.splice(c.lines.indexOf(prev), 1)
     insertLine(c.lines, line)
     c.lineById.set(e.itemId, line)
-    if (final) addTalk(c.talkMs, e.speaker, e.endMs - e.startMs)
+    if (final && e.speaker !== 'agent') addTalk(c.talkMs, e.speaker, e.endMs - e.startMs)
     if (c.lines.length > this.#maxLines) {
       const dropped = c.lines.shift() as UiLine
       c.lineById.delete(dropped.itemId)
@@ -259,6 +263,10 @@ export class HubState {
 
 function addTalk (talk: Mutable<TalkMs>, speaker: Speaker, ms: number): void {
   if (Number.isFinite(ms) && ms > 0) talk[speaker] += ms
+}
+
+function isTalkMs (ms: number | undefined): ms is number {
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0
 }
 
 function round2 (n: number): number {

@@ -13,6 +13,9 @@ export function createHeader () {
     agent: byId('c-agent'),
     mRemote: byId('m-remote'),
     mLocal: byId('m-local'),
+    mRemoteMeter: byId('m-remote-meter'),
+    mLocalMeter: byId('m-local-meter'),
+    tBar: byId('t-bar'),
     mRemoteLabel: byId('m-remote-label'),
     mLocalLabel: byId('m-local-label'),
     tRemote: byId('t-remote'),
@@ -40,6 +43,8 @@ export function createHeader () {
       const local = call.mode === 'agent' ? 'agent' : 'operator'
       setText(el.mRemoteLabel, speakerLabel('remote', call.direction))
       setText(el.mLocalLabel, speakerLabel(local, call.direction))
+      setAttr(el.mRemoteMeter, 'aria-label', levelLabel('remote', call.direction))
+      setAttr(el.mLocalMeter, 'aria-label', levelLabel(local, call.direction))
       this.talk(call)
       const err = call.errors[call.errors.length - 1]
       el.error.hidden = err === undefined
@@ -53,18 +58,47 @@ export function createHeader () {
       // CSSOM custom properties are allowed under the CSP (no inline style attributes).
       el.mRemote.style.setProperty('--level', String(call.levels.remote))
       el.mLocal.style.setProperty('--level', String(call.levels.local))
+      setAttr(el.mRemoteMeter, 'aria-valuenow', String(percent(call.levels.remote)))
+      setAttr(el.mLocalMeter, 'aria-valuenow', String(percent(call.levels.local)))
       // Agent mode streams only the caller's track; the agent's meter follows its speaking state instead.
-      el.mLocal.dataset.speaking = String(call.mode === 'agent' && call.agentState === 'speaking')
+      const speaking = call.mode === 'agent' && call.agentState === 'speaking'
+      el.mLocal.dataset.speaking = String(speaking)
+      if (call.mode === 'agent') setAttr(el.mLocalMeter, 'aria-valuetext', speaking ? 'Speaking' : 'Not speaking')
+      else el.mLocalMeter.removeAttribute('aria-valuetext')
+      // The agent's talk time grows with the audio sent for it, which audio.levels carries.
+      this.talk(call)
     },
     talk (call) {
       const t = call.talkMs
-      const local = call.mode === 'agent' ? t.agent + t.operator : t.operator + t.agent
-      const total = t.remote + local
-      const share = total === 0 ? 0.5 : t.remote / total
+      const total = t.remote + t.agent + t.operator
+      // Nothing to compare until someone has spoken: no bar, just the empty state.
+      el.tBar.hidden = total === 0
+      // Once the bar shows, its aria-valuetext says the same as this text: read it once.
+      setAttr(el.tLabel, 'aria-hidden', String(total > 0))
+      if (total === 0) return setText(el.tLabel, 'No speech yet')
+      const share = t.remote / total
+      const remotePct = Math.round(share * 100)
       el.tRemote.style.setProperty('--share', String(share))
       el.tLocal.style.setProperty('--share', String(1 - share))
-      const who = speakerLabel('remote', call.direction)
-      setText(el.tLabel, total === 0 ? 'No speech yet' : `${who} ${Math.round(share * 100)}% · ${speakerLabel(call.mode === 'agent' ? 'agent' : 'operator', call.direction)} ${Math.round((1 - share) * 100)}%`)
+      const text = `${speakerLabel('remote', call.direction)} ${remotePct}% · ${speakerLabel(call.mode === 'agent' ? 'agent' : 'operator', call.direction)} ${100 - remotePct}%`
+      setText(el.tLabel, text)
+      setAttr(el.tBar, 'aria-valuenow', String(remotePct))
+      setAttr(el.tBar, 'aria-valuetext', text)
     },
   }
+}
+
+/** "Caller level", "Your level", "Agent level": what a level meter is called for assistive tech. */
+function levelLabel (speaker, direction) {
+  return speaker === 'operator' ? 'Your level' : `${speakerLabel(speaker, direction)} level`
+}
+
+/** 0..1 → 0..100, for aria-valuenow. */
+function percent (level) {
+  return Math.round(Math.min(1, Math.max(0, Number(level) || 0)) * 100)
+}
+
+/** Sets an attribute only when it changed (the meters update at 5 Hz). */
+function setAttr (el, name, value) {
+  if (el.getAttribute(name) !== value) el.setAttribute(name, value)
 }

@@ -249,6 +249,36 @@ t.test('levels are per party: on click-to-call the inbound track is the operator
   t.equal(call.remote, '+14155550123', 'the remote party of a click-to-call is the number dialled')
 })
 
+t.test("the agent's talk time is the audio sent for it, not its transcript's timing", async (t) => {
+  const { hub, flush } = manualHub()
+  const c = new FakeClient()
+  hub.connect(c)
+  const sid = callSidFor(31)
+  hub.ingest({ type: 'call.started', callSid: sid, at: 1, streamSid: 'MZ', mode: 'agent', direction: 'inbound', from: '+14155550123', to: '+15550002222', tracks: ['inbound'], bidirectional: true, startedAt: 1 })
+  hub.ingest({ type: 'transcript.final', callSid: sid, at: 2, itemId: 'c1', speaker: 'remote', text: 'Hi, I need help', startMs: 0, endMs: 1500 })
+  // The agent's transcript arrives while its audio is still streaming: its endMs says nothing about how long it spoke.
+  hub.ingest({ type: 'call.levels', callSid: sid, at: 3, inbound: 0, outbound: 0, sentMs: 2400 })
+  hub.ingest({ type: 'transcript.final', callSid: sid, at: 4, itemId: 'a1', speaker: 'agent', text: 'Sure, what can I do for you today?', startMs: 1600, endMs: 1650 })
+  hub.ingest({ type: 'call.levels', callSid: sid, at: 5, inbound: 0, outbound: 0, sentMs: 3000 })
+  flush()
+  t.same((hub.snapshot().calls[0] as UiCall).talkMs, { remote: 1500, operator: 0, agent: 3000 })
+  const levels = c.messages.filter((m): m is Extract<ServerMessage, { type: 'audio.levels' }> => m.type === 'audio.levels')
+  t.same(levels.map((m) => m.talkMs?.agent), [2400, 3000], 'audio.levels carries the talk times')
+  const finals = c.messages.filter((m): m is Extract<ServerMessage, { type: 'transcript.partial' | 'transcript.final' }> => m.type === 'transcript.final')
+  t.same(finals.map((m) => m.talkMs.agent), [0, 2400], 'transcript events carry them too (the agent line adds nothing itself)')
+  // A producer that predates sentMs leaves the agent's time alone.
+  hub.ingest({ type: 'call.levels', callSid: sid, at: 6, inbound: 0.5, outbound: 0 })
+  t.equal((hub.snapshot().calls[0] as UiCall).talkMs.agent, 3000)
+  // A peer replaying the call's kept history (no levels) still gets the agent's time from the stop's stats.
+  const peer = new HubState()
+  const kept: CallEvent[] = [
+    { type: 'call.started', callSid: sid, at: 1, streamSid: 'MZ', mode: 'agent', direction: 'inbound', from: '+14155550123', to: '+15550002222', tracks: ['inbound'], bidirectional: true, startedAt: 1 },
+    { type: 'call.stopped', callSid: sid, at: 9, streamSid: 'MZ', reason: 'stop', durationMs: 8, stats: { frames: { inbound: 1, outbound: 0 }, bytes: { inbound: 160, outbound: 0 }, gapMs: { inbound: 0, outbound: 0 }, gaps: { inbound: 0, outbound: 0 }, framesOut: 200, sentMs: 4000, rejected: {} } },
+  ]
+  for (const e of kept) peer.apply(e, () => {})
+  t.equal(peer.view(sid)?.talkMs.agent, 4000)
+})
+
 t.test('a busy click-to-call shows up and ends from its status callback alone', async (t) => {
   const { hub, flush } = manualHub()
   const c = new FakeClient()
