@@ -101,6 +101,8 @@ function applyEvent (store, ev) {
       return true
     case 'audio.levels':
       c.levels = { remote: ev.remote, local: ev.local }
+      // The agent's talk time grows with the audio sent for it, which only audio.levels carries between transcripts.
+      if (ev.talkMs !== undefined) c.talkMs = { ...ev.talkMs }
       return true
     case 'call.error':
       c.errors.push(ev.error)

@@ -51,17 +51,24 @@ export function scriptedCall (o: ScriptOptions): CallEvent[] {
   /** Call-relative ms; every event's `at` is startedAt + ms, so times in the UI agree with each other. */
   let ms = 400
   const at = (): number => startedAt + ms
+  /** Agent mode: the ms of audio sent for the agent so far (what session.ts publishes as `sentMs`). */
+  let agentSentMs = 0
+  const sent = (): { sentMs?: number } => mode === 'agent' ? { sentMs: agentSentMs } : {}
   const say = (itemId: string, speaker: 'remote' | 'operator' | 'agent', text: string): void => {
     const words = text.split(' ')
     const startMs = ms
     const inbound = speaker === 'remote' ? 0.6 : 0.04
-    ev.push({ type: 'call.levels', callSid, at: at(), inbound: direction === 'inbound' ? inbound : 0.64 - inbound, outbound: direction === 'inbound' ? 0.64 - inbound : inbound })
+    ev.push({ type: 'call.levels', callSid, at: at(), inbound: direction === 'inbound' ? inbound : 0.64 - inbound, outbound: direction === 'inbound' ? 0.64 - inbound : inbound, ...sent() })
     for (let w = 2; w < words.length; w += 3) {
       ms += 700
       ev.push({ type: 'transcript.partial', callSid, at: at(), itemId, speaker, text: words.slice(0, w).join(' '), startMs, endMs: ms })
     }
     ms += 500
     ev.push({ type: 'transcript.final', callSid, at: at(), itemId, speaker, text, startMs, endMs: ms })
+    if (speaker === 'agent') {
+      agentSentMs += ms - startMs
+      ev.push({ type: 'call.levels', callSid, at: at(), inbound: 0.04, outbound: 0, ...sent() })
+    }
   }
   ev.push({ type: 'call.webhook', callSid, at: t0, mode, direction, from, to, ai: true })
   ev.push({ type: 'call.started', callSid, at: startedAt, streamSid: `MZ${callSid.slice(2)}`, mode, direction, from, to, tracks: mode === 'agent' ? ['inbound'] : ['inbound', 'outbound'], bidirectional: mode === 'agent', startedAt })
