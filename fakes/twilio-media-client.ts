@@ -33,7 +33,6 @@ export class TwilioMediaClient {
   readonly streamSid: string
   /** Every message the app sent, parsed, in order. */
   readonly received: Json[] = []
-  #opts: MediaCallOptions
   #chunk = { inbound: 0, outbound: 0 }
   #ts = { inbound: 0, outbound: 0 }
   #seq = 1
@@ -48,7 +47,6 @@ export class TwilioMediaClient {
   #timer: ReturnType<typeof setTimeout> | undefined
 
   private constructor (opts: MediaCallOptions, ws: WebSocket) {
-    this.#opts = opts
     this.ws = ws
     this.callSid = opts.callSid
     this.streamSid = opts.streamSid ?? `MZ${opts.callSid.slice(2)}`

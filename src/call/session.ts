@@ -4,7 +4,7 @@ import type { StreamTokenFailure, StreamTokenResult } from '../twilio/stream-tok
 import type { Logger } from '../log.ts'
 import type { CallEventBus } from './bus.ts'
 import type { Direction, MediaStats, Track } from './events.ts'
-import { base64ByteLength, createTwilioEncoder, decodeTwilioMessage, TWILIO_MEDIA_FORMAT, type StartMessage, type TwilioEncoder } from '../twilio/codec.ts'
+import { base64ByteLength, createTwilioEncoder, decodeTwilioMessage, TWILIO_MEDIA_FORMAT, type StartMessage } from '../twilio/codec.ts'
 import { mulawLevel } from '../audio/mulaw.ts'
 
 /** How a session talks back to its socket; the plugin adapts a `ws` WebSocket to it. */
@@ -99,7 +99,6 @@ export class MediaSession {
   #log: Logger
   #call: (LiveCall & { stats: MutableStats }) | undefined
   #handlers: CallHandler[] = []
-  #encoder: TwilioEncoder | undefined
   #ended = false
   #beforeStart = 0
   #lastTs = counts()
@@ -206,7 +205,6 @@ export class MediaSession {
     const { token: _token, ...p } = s.customParameters
     const now = this.#deps.now()
     const encoder = createTwilioEncoder(m.streamSid)
-    this.#encoder = encoder
     const bidirectional = claims.stream === 'connect'
     const transport = this.#deps.transport
     const stats: MutableStats = { frames: counts(), bytes: counts(), gapMs: counts(), gaps: counts(), framesOut: 0, rejected: this.rejected }
