@@ -109,11 +109,8 @@ export interface OpenedPage {
   problems: string[]
 }
 
-/**
- * One headless Chromium (fresh profile) closed at teardown. `open(base, init)` starts logged out, runs `init`
- * (a function source for page.addInitScript, e.g. stubs of browser APIs) before any page script, and loads `base/`.
- */
-export async function launchChromium (t: Teardown, viewport = { width: 1280, height: 800 }): Promise<{ open: (base: string, init?: string) => Promise<OpenedPage> }> {
+/** One headless Chromium context on a fresh profile, closed (and the profile removed) at teardown. */
+export async function launchContext (t: Teardown, viewport = { width: 1280, height: 800 }): Promise<import('playwright-core').BrowserContext> {
   const { chromium } = await import('playwright-core')
   const { mkdtempSync, rmSync } = await import('node:fs')
   const { tmpdir } = await import('node:os')
@@ -129,6 +126,15 @@ export async function launchChromium (t: Teardown, viewport = { width: 1280, hei
     await context.close()
     rmSync(profile, { recursive: true, force: true })
   })
+  return context
+}
+
+/**
+ * One headless Chromium (fresh profile) closed at teardown. `open(base, init)` starts logged out, runs `init`
+ * (a function source for page.addInitScript, e.g. stubs of browser APIs) before any page script, and loads `base/`.
+ */
+export async function launchChromium (t: Teardown, viewport = { width: 1280, height: 800 }): Promise<{ open: (base: string, init?: string) => Promise<OpenedPage> }> {
+  const context = await launchContext(t, viewport)
   return {
     async open (base, init) {
       await context.clearCookies()

@@ -1,15 +1,14 @@
 /** Browser test of the hints panel on a long call: the current hint pinned and whole, repeats merged, each hint and final line announced once. */
 import t from 'tap'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import type { CallEvent } from '../../../src/call/events.ts'
 import { buildTestApp, listen, TEST_DASHBOARD_TOKEN } from '../../helpers.ts'
 import { callSidFor, HINTS, LOCAL, REMOTE, scriptedCall } from './call-script.ts'
+import { CHROMIUM, launchContext } from './harness.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = fileURLToPath(new URL('../../artifacts/', import.meta.url))
 const VIEWPORTS = [{ name: 'desktop', width: 1280, height: 800 }, { name: 'phone', width: 390, height: 844 }]
 const TURNS = 10
@@ -50,18 +49,7 @@ if (!existsSync(CHROMIUM)) {
   t.plan(0, `skip: ${CHROMIUM} is missing; install it with: apt-get update && apt-get install -y chromium`)
 } else {
   mkdirSync(ARTIFACTS, { recursive: true })
-  const { chromium } = await import('playwright-core')
-  const profile = mkdtempSync(join(tmpdir(), 'talkhint-chromium-'))
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
-  t.teardown(async () => {
-    await context.close()
-    rmSync(profile, { recursive: true, force: true })
-  })
+  const context = await launchContext(t)
   const app = await buildTestApp(t)
   const base = await listen(app)
 

@@ -1,14 +1,12 @@
 /** Level meters and the talk ratio in headless Chromium: both meters move on real media frames, ratio empty until speech, ARIA meters. */
 import t from 'tap'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
 import type { Page } from 'playwright-core'
 import { buildTestApp, listen, TEST_DASHBOARD_TOKEN } from '../../helpers.ts'
 import { mediaFrame, openMedia, opened, startFrame, stopFrame } from '../../media-helpers.ts'
 import { callSidFor } from './call-script.ts'
+import { CHROMIUM, launchContext } from './harness.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const LOUD = Buffer.alloc(160, 0x10).toString('base64')
 const QUIET = Buffer.alloc(160, 0xff).toString('base64')
 
@@ -23,18 +21,7 @@ const meter = async (page: Page, id: string): Promise<Record<string, string | nu
 if (!existsSync(CHROMIUM)) {
   t.plan(0, `skip: ${CHROMIUM} is missing; install it with: apt-get update && apt-get install -y chromium`)
 } else {
-  const { chromium } = await import('playwright-core')
-  const profile = mkdtempSync(join(tmpdir(), 'talkhint-chromium-'))
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
-  t.teardown(async () => {
-    await context.close()
-    rmSync(profile, { recursive: true, force: true })
-  })
+  const context = await launchContext(t)
   const app = await buildTestApp(t)
   const base = await listen(app)
 
