@@ -24,6 +24,8 @@ const ContactParams = Type.Object({ phone: Type.String() })
 
 const historyApi: FastifyPluginAsyncTypebox = async (app) => {
   const { store } = app
+  // JSON only, as these routes have always been: core's form parser (for Twilio's webhooks) stops at this scope.
+  app.removeContentTypeParser('application/x-www-form-urlencoded')
   const bad = (reply: FastifyReply, message: string) => reply.code(400).send({ error: 'invalid_request', message })
   const notFound = (reply: FastifyReply, message: string) => reply.code(404).send({ error: 'not_found', message })
 

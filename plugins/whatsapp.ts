@@ -12,7 +12,7 @@ const STATUS = { invalid_input: 400, unprocessable: 422, not_configured: 503, up
 const SendBody = Type.Object({
   to: Type.String({ minLength: 1, maxLength: 40 }),
   body: Type.String({ minLength: 1, maxLength: MAX_BODY }),
-}, { additionalProperties: false })
+}) // fields it does not know are ignored, as before the TypeBox move
 
 const whatsapp: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app

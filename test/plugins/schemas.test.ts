@@ -12,9 +12,11 @@ t.test('a wrong type in a JSON body is a 400 in the error shape, naming the fiel
   t.equal(call.statusCode, 400)
   t.same(call.json(), { error: 'invalid_request', message: 'body/to must be string' })
 
+  // An unknown field is ignored, as it was before the schemas moved to TypeBox: the call goes on to Twilio
+  // (a closed port here, so 502), never a 400 about `from`.
   const extra = await app.inject({ method: 'POST', url: '/api/calls', headers: auth, payload: { to: '+14155550123', from: '+15550001111' } })
-  t.equal(extra.statusCode, 400, 'an unknown field is refused, not silently dropped')
-  t.same(extra.json(), { error: 'invalid_request', message: 'body must not have additional properties (from)' })
+  t.equal(extra.statusCode, 502, 'an unknown field is ignored, the number still reaches click-to-call')
+  t.equal(extra.json().error, 'twilio_error')
 
   const missing = await app.inject({ method: 'POST', url: '/api/calls', headers: auth, payload: {} })
   t.same(missing.json(), { error: 'invalid_request', message: 'body must have required properties to' })
@@ -72,4 +74,21 @@ t.test('Twilio webhooks: the signature is checked before the schema, and params 
   await app.recorder.idle()
   const timeline = (await app.inject({ url: '/api/contacts/%2B14155550101', headers: auth })).json().timeline
   t.match(timeline, [{ kind: 'message', message: { sid: 'SM00000000000000000000000000000001', body: '12' } }], 'a numeric-looking body is stored as sent')
+})
+
+t.test('the dashboard API takes JSON only; form bodies are for Twilio\'s webhooks, login and WhatsApp send', async (t) => {
+  const app = await buildTestApp(t)
+  const formHeaders = { ...auth, 'content-type': 'application/x-www-form-urlencoded' }
+  const call = await app.inject({ method: 'POST', url: '/api/calls', headers: formHeaders, payload: form({ to: '+14155550123' }) })
+  t.equal(call.statusCode, 415, 'click-to-call refuses a form body')
+  const contact = await app.inject({ method: 'PATCH', url: '/api/contacts/%2B14155550101', headers: formHeaders, payload: form({ name: 'Ada' }) })
+  t.equal(contact.statusCode, 415, 'a contact edit refuses a form body')
+  const json = await app.inject({ method: 'PATCH', url: '/api/contacts/%2B14155550101', headers: auth, payload: { name: 'Ada' } })
+  t.equal(json.statusCode, 200, 'the same edit as JSON is stored')
+  // WhatsApp send accepted forms before (its plugin registered formbody) and still does: past the parser to the
+  // "not configured" answer, not a 415.
+  const send = await app.inject({ method: 'POST', url: '/api/whatsapp/send', headers: formHeaders, payload: form({ to: '+14155550101', body: 'hi' }) })
+  t.not(send.statusCode, 415)
+  const login = await app.inject({ method: 'POST', url: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ token: 'wrong-token-wrong' }) })
+  t.not(login.statusCode, 415, 'the login form still posts')
 })
