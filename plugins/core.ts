@@ -8,6 +8,7 @@ import { createCallRegistry, type CallRegistry } from '../src/call/registry.ts'
 import { createLifecycle, type Lifecycle } from '../src/lifecycle.ts'
 import { createTwilioApi, type TwilioApi } from '../src/twilio/rest.ts'
 import { publicUrl } from '../src/routes.ts'
+import { createStreamTokens, type StreamTokens } from '../src/twilio/stream-token.ts'
 import { isValidWebhookSignature, TWILIO_SIGNATURE_HEADER, type Params } from '../src/twilio/signature.ts'
 
 declare module 'fastify' {
@@ -19,6 +20,8 @@ declare module 'fastify' {
     /** undefined without TWILIO_ACCOUNT_SID: features that call Twilio say so instead. */
     twilioApi: TwilioApi | undefined
     now: () => number
+    /** Mints the per-call token every `<Stream>` carries and verifies it at `start` (one key for both, one replay memory). */
+    streamTokens: StreamTokens
     /**
      * preValidation for every Twilio webhook: X-Twilio-Signature over PUBLIC_BASE_URL + path + raw query and all
      * form params as parsed (before any schema sees them); otherwise 403 with an empty body and one warning.
@@ -42,6 +45,7 @@ const core: FastifyPluginAsync<CoreOptions> = async (app, opts) => {
   const lifecycle = createLifecycle({ maxCalls: config.maxCalls, pendingMs: config.realtimePrewarmTtlMs, now: opts.now, summaries: config.openaiApiKey !== undefined })
   bus.subscribe((e) => lifecycle.observe(e))
   app.decorate('lifecycle', lifecycle)
+  app.decorate('streamTokens', createStreamTokens(config, app.now))
   app.decorate('verifyTwilio', async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const body: unknown = req.body
     const params = (isForm(body) ? body : {}) as Params

@@ -5,14 +5,13 @@ import type { WebSocket } from 'ws'
 import { describeClose, MediaSession } from '../src/call/session.ts'
 import { MEDIA_STREAM_PATH, mediaStreamUrl } from '../src/routes.ts'
 import { isValidStreamSignature, TWILIO_SIGNATURE_HEADER } from '../src/twilio/signature.ts'
-import { createStreamTokens } from '../src/twilio/stream-token.ts'
 
 interface Entry { session: MediaSession, socket: WebSocket, pending: boolean, closedByUs: boolean }
 
 const mediaStream: FastifyPluginAsync = async (app) => {
   const { config, calls, bus, metrics } = app
   const streamUrl = mediaStreamUrl(config.publicBaseUrl)
-  const tokens = createStreamTokens(config, app.now)
+  const tokens = app.streamTokens
   const live = new Set<Entry>()
   /** Upgraded sockets still waiting for `start`: capped, so idle upgrades cannot pile up. */
   let pending = 0

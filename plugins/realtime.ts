@@ -28,7 +28,7 @@ const realtime: FastifyPluginAsync = async (app) => {
     if (retiring.problem !== undefined) log.info({ part: 'models' }, `model retirement check off: ${retiring.problem}`)
   }
 
-  const bridge = createRealtimeBridge({ connect, config, bus, twilio: app.twilioApi, log, now: app.now })
+  const bridge = createRealtimeBridge({ connect, config, bus, twilio: app.twilioApi, handoffs: app.handoffs, log, now: app.now })
   app.decorate('realtime', bridge)
   // MAX_CALLS where upstream sessions open, whatever path the stream came by (the webhook's admission counts
   // answered calls; this counts calls that hold AI sessions now). The call itself goes on without AI.
@@ -53,4 +53,4 @@ const realtime: FastifyPluginAsync = async (app) => {
   })
 }
 
-export default fp(realtime, { name: 'realtime', dependencies: ['core', 'metrics', 'shutdown'] })
+export default fp(realtime, { name: 'realtime', dependencies: ['core', 'metrics', 'shutdown', 'handoff'] })

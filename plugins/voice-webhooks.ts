@@ -7,7 +7,7 @@ import { answerInbound, answerOutbound, type Answer } from '../src/call/answer.t
 import type { CallEvent } from '../src/call/events.ts'
 import { connectActionTwiml, StreamOutcomes } from '../src/call/stream-outcome.ts'
 import { TWILIO_PATHS } from '../src/routes.ts'
-import { createStreamTokens, isStreamCallSid } from '../src/twilio/stream-token.ts'
+import { isStreamCallSid } from '../src/twilio/stream-token.ts'
 import { CallStatusParams, StreamStatusParams, VoiceCallParams } from '../src/twilio/webhook-params.ts'
 
 /** `to`: the number click-to-call dials once the operator answers (src/call/click-to-call.ts writes it). */
@@ -21,7 +21,7 @@ const voiceWebhooks: FastifyPluginAsyncTypebox = async (app) => {
   // Every Twilio route here: 403 + empty body without a valid signature (plugins/core.ts), checked before the schema.
   const verify = app.verifyTwilio
   // Each <Stream> carries a token for its CallSid; /media refuses streams without one (plugins/media-stream.ts).
-  const tokens = createStreamTokens(config, app.now)
+  const tokens = app.streamTokens
   const mintFor = (callSid: string | undefined) => callSid === undefined || !isStreamCallSid(callSid) ? undefined : (c: Parameters<typeof tokens.mint>[1]) => tokens.mint(callSid, c)
 
   const send = (req: FastifyRequest, reply: FastifyReply, answer: Answer, callSid: string | undefined): FastifyReply => {
@@ -80,6 +80,13 @@ const voiceWebhooks: FastifyPluginAsyncTypebox = async (app) => {
     const { CallSid: callSid } = req.body
     const outcome = callSid === undefined ? undefined : outcomes.get(callSid)
     req.log.info({ callSid, outcome: outcome ?? 'unknown' }, 'agent stream ended; answering <Connect action>')
+    // To a person: the warm transfer (briefing whisper, copilot on their leg). A handoff the agent started is
+    // already under way; one nobody recorded (restart, another instance lagging) starts here as a fallback.
+    if (outcome !== 'hangup' && config.operatorPhone !== undefined && isStreamCallSid(callSid)) {
+      const { handoffs } = app
+      const warm = outcome === undefined ? handoffs.begin(callSid, 'fallback') : handoffs.transferTwiml(callSid, outcome === 'fallback' ? 'fallback' : 'tool')
+      if (warm !== undefined) return reply.type('text/xml').send(warm)
+    }
     return reply.type('text/xml').send(connectActionTwiml(outcome, config.operatorPhone))
   })
 
@@ -95,6 +102,6 @@ const voiceWebhooks: FastifyPluginAsyncTypebox = async (app) => {
 export default fp(voiceWebhooks, {
   name: 'voice-webhooks',
   encapsulate: true,
-  dependencies: ['core', 'auth', 'cluster'],
-  decorators: { fastify: ['eventFeed'] },
+  dependencies: ['core', 'auth', 'cluster', 'handoff'],
+  decorators: { fastify: ['eventFeed', 'handoffs'] },
 })

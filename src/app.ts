@@ -15,6 +15,7 @@ import metrics from '../plugins/metrics.ts'
 import auth from '../plugins/auth.ts'
 import metricsEndpoint from '../plugins/metrics-endpoint.ts'
 import cluster from '../plugins/cluster.ts'
+import handoff from '../plugins/handoff.ts'
 import voiceWebhooks from '../plugins/voice-webhooks.ts'
 import mediaStream from '../plugins/media-stream.ts'
 import realtime from '../plugins/realtime.ts'
@@ -84,6 +85,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(metricsEndpoint)
   // `eventFeed`: this instance's call events, or every instance's with REDIS_URL (read by voice webhooks and the hub).
   await app.register(cluster)
+  await app.register(handoff)
   await app.register(voiceWebhooks)
   await app.register(mediaStream)
   await app.register(realtime)

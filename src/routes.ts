@@ -20,6 +20,12 @@ export const TWILIO_PATHS = {
   streamStatus: '/twilio/stream-status',
   /** `<Connect action>` of an agent call: Twilio asks what next once the stream has ended. */
   connectAction: '/twilio/connect-action',
+  /** `<Number url>` of a warm transfer: the operator's whisper (the briefing), played before the caller is bridged. */
+  whisper: '/twilio/whisper',
+  /** `<Dial action>` of a warm transfer: DialCallStatus says whether a person took the call. */
+  transferAction: '/twilio/transfer-action',
+  /** `<Number statusCallback>` of a warm transfer: the operator's phone ringing, answered, done. */
+  transferStatus: '/twilio/transfer-status',
   whatsapp: '/twilio/whatsapp',
   whatsappStatus: '/twilio/whatsapp-status',
 } as const

@@ -7,7 +7,7 @@ import { base64ByteLength } from '../twilio/codec.ts'
 import { AgentTools, type AgentToolsOptions, type ToolConfig } from './agent-tools.ts'
 import { AgentTranscripts } from './agent-transcripts.ts'
 import type { CallContext } from './call-context.ts'
-import { agentSessionUpdate, greetingEvent, historyEvents, type RealtimeClientEvent, type RealtimeServerEvent, type SessionConfig } from './events.ts'
+import { agentSessionUpdate, greetingEvent, historyEvents, systemNoteEvent, type RealtimeClientEvent, type Turn, type RealtimeServerEvent, type SessionConfig } from './events.ts'
 import { GapFill, silence } from './gap-fill.ts'
 import { InputTranscripts } from './input-transcripts.ts'
 import { PlaybackLedger } from './playback-ledger.ts'
@@ -31,6 +31,11 @@ export interface AgentOptions {
   /** How the caller is labelled (the remote party). */
   readonly callerSpeaker: Speaker
   readonly onStatus: (status: AiStatus, detail?: string) => void
+  /**
+   * Asked once, when the session first can speak: a call coming back from a transfer nobody answered gets its
+   * conversation so far and what to say instead of the greeting (src/handoff/handoffs.ts `resumeFor`).
+   */
+  readonly resume?: () => { readonly lines: ReadonlyArray<{ readonly speaker: Speaker, readonly text: string }>, readonly instructions: string } | undefined
 }
 
 /** Turns kept for re-injection into a new session (reconnect, roll-over). */
@@ -57,6 +62,9 @@ export class AgentSession {
   #gap = new GapFill()
   #state: AgentState = 'listening'
   #greeted = false
+  /** The first words were asked for (the greeting, or what to say when the caller comes back from a transfer). */
+  #opened = false
+  #resume: AgentOptions['resume']
   #history = new TurnHistory(MAX_HISTORY)
   #response: { id: string, audio: boolean } | undefined
   #cancelled: string[] = []
@@ -79,6 +87,7 @@ export class AgentSession {
     this.ctx = o.ctx
     this.#log = o.log
     this.#greeted = o.config.agentGreeting.trim() === ''
+    this.#resume = o.resume
     this.#input = new InputTranscripts(o.ctx, 'caller:', o.callerSpeaker)
     // #history reads the transcript events itself: it needs their item ids to keep conversation order.
     this.#spoken = new AgentTranscripts(o.ctx, () => this.#nowMs(), () => {})
@@ -166,7 +175,21 @@ export class AgentSession {
   }
 
   #maybeGreet (): void {
-    if (this.#greeted || this.#call === undefined || !this.upstream.ready) return
+    if (this.#opened || this.#call === undefined || !this.upstream.ready) return
+    this.#opened = true
+    const resume = this.#resume?.()
+    if (resume !== undefined) {
+      // Never greeted twice: the caller has heard us already. The conversation, a note on why we are back, and a turn.
+      this.#greeted = true
+      const turns = resume.lines.flatMap((l): Turn[] => l.speaker === 'agent' ? [{ role: 'assistant', text: l.text }] : l.speaker === 'remote' ? [{ role: 'user', text: l.text }] : [])
+      for (const event of historyEvents(turns)) this.upstream.send(event)
+      this.upstream.send(systemNoteEvent(resume.instructions))
+      this.#retry = ANSWER
+      this.upstream.send(ANSWER)
+      this.#log.info({ turns: turns.length }, 'caller is back from a transfer nobody answered; the agent takes a message')
+      return
+    }
+    if (this.#greeted) return
     this.#greeted = true
     this.#retry = { ...greetingEvent(this.#greeting), event_id: GREETING_EVENT_ID }
     this.upstream.send(this.#retry)

@@ -5,6 +5,7 @@ import { speakerForTrack, type AiStatus, type CallWebhookEvent, type Direction }
 import type { CallHandler, LiveCall } from '../call/session.ts'
 import type { Logger } from '../log.ts'
 import type { TwilioApi } from '../twilio/rest.ts'
+import type { Handoffs } from '../handoff/handoffs.ts'
 import { AgentSession } from './agent.ts'
 import { CallContext } from './call-context.ts'
 import type { ConnectRealtime } from './realtime-connection.ts'
@@ -16,6 +17,8 @@ export interface BridgeDeps {
   readonly config: Config
   readonly bus: CallEventBus
   readonly twilio: TwilioApi | undefined
+  /** Warm transfers and the way back (src/handoff/); without it, transfers are a plain dial. */
+  readonly handoffs?: Handoffs
   readonly log: Logger
   readonly now: () => number
 }
@@ -71,7 +74,8 @@ export function createRealtimeBridge (deps: BridgeDeps): RealtimeBridge {
         ctx,
         connect,
         config,
-        tools: { twilio: deps.twilio },
+        tools: { twilio: deps.twilio, ...(deps.handoffs !== undefined ? { handoffs: deps.handoffs } : {}) },
+        resume: () => deps.handoffs?.resumeFor(callSid),
         log: sessionLog,
         callerSpeaker: speakerForTrack(direction, 'inbound'),
         onStatus,

@@ -69,7 +69,7 @@ export function transcriptionSessionUpdate (config: SessionConfig): SessionUpdat
   }
 }
 
-/** The two things the voice agent may do besides talking. */
+/** What the voice agent may do besides talking: hang up, hand over to a person, take a message for a callback. */
 export const AGENT_TOOLS: RealtimeFunctionTool[] = [
   {
     type: 'function',
@@ -85,7 +85,28 @@ export const AGENT_TOOLS: RealtimeFunctionTool[] = [
       'Say one short sentence that you are transferring them before calling it.',
     parameters: { type: 'object', properties: { reason: { type: 'string', description: 'Why the caller needs a person.' } }, additionalProperties: false },
   },
+  {
+    type: 'function',
+    name: 'take_message',
+    description: 'Records a message so that a person calls the caller back. Call it when nobody is free to take the call, ' +
+      'or the caller asks to be called back, once you know their name, the number to call back and what it is about.',
+    parameters: {
+      type: 'object',
+      properties: {
+        name: { type: 'string', description: "The caller's name, as they said it." },
+        callback_number: { type: 'string', description: 'The number to call back, as the caller gave it; empty to use the number they are calling from.' },
+        reason: { type: 'string', description: 'What the callback is about, in one sentence.' },
+      },
+      required: ['name', 'reason'],
+      additionalProperties: false,
+    },
+  },
 ]
+
+/** A note the agent keeps in the conversation (why it is speaking now, what to do next): a system message item. */
+export function systemNoteEvent (text: string): RealtimeClientEvent {
+  return { type: 'conversation.item.create', item: { type: 'message', role: 'system', content: [{ type: 'input_text', text }] } }
+}
 
 /** Agent: one model session, μ-law both ways, VAD that answers and can be interrupted. */
 export function agentSessionUpdate (config: SessionConfig): SessionUpdateEvent {

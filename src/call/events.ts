@@ -138,10 +138,47 @@ export interface CallErrorEvent extends Base { readonly type: 'call.error', read
 export type StreamOutcome = 'hangup' | 'transfer' | 'fallback'
 export interface StreamOutcomeEvent extends Base { readonly type: 'stream.outcome', readonly outcome: StreamOutcome }
 
+/**
+ * A call moving between the AI and a person (src/handoff/). `started`: the agent (tool or fallback) or the dashboard
+ * handed the call over; its agent stream is about to end, the call is not. `briefed`: the operator's whisper is
+ * written. `ringing`: the operator's phone rings. `joined`: the operator answered and heard the briefing.
+ * `returned`: nobody answered (`dialStatus` says how); the caller is back with the agent. `completed`: the person's
+ * leg ended normally.
+ */
+export type HandoffStage = 'started' | 'briefed' | 'ringing' | 'joined' | 'returned' | 'completed'
+export type HandoffReason = 'tool' | 'fallback' | 'take-over'
+export interface CallHandoffEvent extends Base {
+  readonly type: 'call.handoff'
+  readonly stage: HandoffStage
+  readonly reason?: HandoffReason
+  /** With `briefed`: the two sentences the operator hears before being connected. */
+  readonly briefing?: string
+  /** With `returned` / `completed`: Twilio's DialCallStatus. */
+  readonly dialStatus?: string
+}
+/** Someone on the dashboard acted on a live call (logged, shown, and for `ai-off` the AI stream ends but not the call). */
+export type CallControl = 'hangup' | 'take-over' | 'ai-off'
+export interface CallControlEvent extends Base {
+  readonly type: 'call.control'
+  readonly action: CallControl
+  /** Who: `session:<id>` or `bearer`. */
+  readonly by: string
+}
+/** The agent took a message for a callback (no person was free, or the caller asked). Stored as a task on the contact. */
+export interface CallbackRequestedEvent extends Base {
+  readonly type: 'callback.requested'
+  /** Unique per task (the tool call's id, or the fallback's). */
+  readonly taskId: string
+  readonly name: string
+  /** The number to call back (as the caller gave it, else the caller's number). */
+  readonly callbackNumber: string
+  readonly reason: string
+}
+
 export type CallEvent =
   | CallWebhookEvent | CallStartedEvent | CallStatusEvent | CallStatsEvent | CallLevelsEvent
   | CallDtmfEvent | CallMarkEvent | CallStoppedEvent | TranscriptEvent | HintDeltaEvent | HintDoneEvent
   | AgentStateEvent | AiStatusEvent | CallMetricEvent | SummaryEvent | CallErrorEvent
-  | StreamOutcomeEvent
+  | StreamOutcomeEvent | CallHandoffEvent | CallControlEvent | CallbackRequestedEvent
 
 export type CallEventType = CallEvent['type']

@@ -34,3 +34,9 @@ export const MessageParams = Type.Object({
   SmsStatus: text(),
   ErrorCode: text(),
 }, OPEN)
+
+/** `<Dial action>` of a warm transfer: how the dialled leg ended (DialCallStatus) and its SID. */
+export const DialActionParams = Type.Object({ CallSid: callSid(), DialCallStatus: text(), DialCallSid: text(), DialCallDuration: text() }, OPEN)
+
+/** Requests about the dialled leg itself (the `<Number url>` whisper, its status callback): its CallSid and its parent's. */
+export const DialedLegParams = Type.Object({ CallSid: callSid(), ParentCallSid: text(), CallStatus: text() }, OPEN)

@@ -41,7 +41,7 @@ t.test('end_call: answers the tool, says goodbye, and hangs up through the Twili
   call.stop()
 })
 
-t.test('transfer_to_operator: redirects the live call to <Dial> OPERATOR_PHONE', async (t) => {
+t.test('transfer_to_operator: a warm transfer — one sentence, the copilot\'s fork, OPERATOR_PHONE dialled with a whisper', async (t) => {
   const { rest, h } = await setup(t)
   const sid = callSid()
   const call = await h.call({ callSid: sid, mode: 'agent' })
@@ -52,8 +52,11 @@ t.test('transfer_to_operator: redirects the live call to <Dial> OPERATOR_PHONE',
   const redirect = await rest.waitFor(new RegExp(`/Calls/${sid}\\.json$`))
   const twiml = String(redirect.params.Twiml)
   t.match(twiml, /<Say[^>]*>Connecting you to a person now\.<\/Say>/)
-  t.match(twiml, /<Dial answerOnBridge="true">\+15550001111<\/Dial>/)
+  t.match(twiml, /<Start><Stream name="talkhint-person" url="wss:\/\/talkhint\.example\.com\/media" track="both_tracks"/)
+  t.match(twiml, new RegExp(`<Dial answerOnBridge="true" timeout="20" action="https://talkhint\\.example\\.com/twilio/transfer-action\\?call=${sid}" method="POST"[^>]*><Number url="https://talkhint\\.example\\.com/twilio/whisper\\?call=${sid}"[^>]*>\\+15550001111</Number></Dial>`))
   t.notOk(redirect.params.Status, 'a redirect, not a hang-up')
+  const started = await h.waitEvent((e) => e.type === 'call.handoff' && e.stage === 'started')
+  t.match(started, { callSid: sid, reason: 'tool' }, 'the handoff is announced before the agent stream ends')
   call.stop()
 })
 
@@ -79,7 +82,7 @@ t.test('when the AI cannot be reached, the agent says one sentence and transfers
   const sid = callSid()
   const call = await h.call({ callSid: sid, mode: 'agent' })
   const redirect = await rest.waitFor(new RegExp(`/Calls/${sid}\\.json$`))
-  t.match(String(redirect.params.Twiml), /<Say[^>]*>Sorry, I am having technical trouble\. Let me connect you to a person\.<\/Say><Dial answerOnBridge="true">\+15550001111<\/Dial>/)
+  t.match(String(redirect.params.Twiml), /<Say[^>]*>Sorry, I am having technical trouble\. Let me connect you to a person\.<\/Say><Start><Stream name="talkhint-person"[^]*<Number url="[^"]*\/twilio\/whisper\?call=[^"]*"[^>]*>\+15550001111<\/Number><\/Dial>/)
   const degraded = await h.waitEvent<AiStatusEvent>((e) => e.type === 'ai.status' && e.status === 'degraded' && /operator/.test(e.detail ?? ''))
   t.ok(degraded)
   t.ok(h.fake.handshakes.length >= 2 && h.fake.handshakes.every((x) => x.status === 503), 'it tried more than once')

@@ -28,7 +28,7 @@ t.test('agent opens one model session with the exact GA session.update', async (
     },
     tool_choice: 'auto',
   })
-  t.same(tools.map((x) => [x.type, x.name]), [['function', 'end_call'], ['function', 'transfer_to_operator']])
+  t.same(tools.map((x) => [x.type, x.name]), [['function', 'end_call'], ['function', 'transfer_to_operator'], ['function', 'take_message']])
   t.match(tools[0], { description: /hang/, parameters: { type: 'object' } })
   t.same(conn.errors, [], 'the fake accepted it')
   call.stop()
