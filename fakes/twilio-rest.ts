@@ -97,6 +97,11 @@ export async function startFakeTwilioRest (opts: {
     if (rec.method === 'POST' && (m = new RegExp(`^${base}/Calls/(CA[0-9a-zA-Z]+)\\.json$`).exec(rec.path)) !== null) {
       return json(res, 200, { sid: m[1], account_sid: opts.accountSid, status: one('Status') ?? 'in-progress' })
     }
+    // Stream update: Twilio accepts only Status=stopped (twilio.com/docs/voice/api/stream-resource#update-a-stream-resource).
+    if (rec.method === 'POST' && (m = new RegExp(`^${base}/Calls/(CA[0-9a-zA-Z]+)/Streams/(MZ[0-9a-zA-Z]+|[\\w-]+)\\.json$`).exec(rec.path)) !== null) {
+      if (one('Status') !== 'stopped') return twilioError(res, 400, 20001, 'Status must be stopped')
+      return json(res, 200, { sid: m[2], account_sid: opts.accountSid, call_sid: m[1], status: 'stopped', name: null })
+    }
     if (rec.method === 'POST' && rec.path === `${base}/Messages.json`) {
       if (nextMessageError !== undefined) {
         const e = nextMessageError

@@ -25,6 +25,7 @@ import storage from '../plugins/storage.ts'
 import historyApi from '../plugins/history-api.ts'
 import whatsapp from '../plugins/whatsapp.ts'
 import hub from '../plugins/hub.ts'
+import callControls from '../plugins/call-controls.ts'
 import dashboard from '../plugins/dashboard.ts'
 
 /** What tests and tools may swap; everything else comes from config. */
@@ -95,6 +96,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(historyApi)
   await app.register(whatsapp)
   await app.register(hub)
+  await app.register(callControls)
   await app.register(dashboard)
   return app
 }

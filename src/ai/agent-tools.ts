@@ -191,7 +191,7 @@ export class AgentTools {
     const call = this.#liveCall()
     const callerNumber = call === undefined ? '' : call.direction === 'inbound' ? call.from : call.to
     const ctx = this.#ctx
-    ctx.publish({ type: 'callback.requested', callSid: ctx.callSid, at: ctx.now(), taskId: callId, name, callbackNumber: str(a.callback_number, 40) || callerNumber, reason })
+    ctx.publish({ type: 'callback.requested', callSid: ctx.callSid, at: ctx.now(), taskId: callId, name, callbackNumber: str(a.callback_number, 40) || callerNumber, caller: callerNumber, reason })
     this.#log.info({ taskId: callId }, 'agent took a message for a callback')
     return { name }
   }

@@ -3,6 +3,8 @@ import type { CallEventBus } from '../call/bus.ts'
 import type { CallEvent, Speaker } from '../call/events.ts'
 import type { Logger } from '../log.ts'
 import { BoundedSet } from '../util/bounded.ts'
+import { StreamContinuations } from '../call/continuation.ts'
+import { isTerminalCallStatus } from '../call/statuses.ts'
 import { describeAiError, ENDED_MEMORY, type ResponsesClient } from './hints.ts'
 import { SPEAKER_LABELS } from './playbook.ts'
 
@@ -150,6 +152,7 @@ export function createSummaryEngine (opts: SummaryEngineOptions): SummaryEngine 
   const calls = new Map<string, Transcript>()
   const ended = new BoundedSet<string>(ENDED_MEMORY)
   const running = new Map<Promise<void>, AbortController>()
+  const continuations = new StreamContinuations()
 
   const add = (callSid: string, speaker: Speaker, text: string): void => {
     let t = calls.get(callSid)
@@ -172,7 +175,19 @@ export function createSummaryEngine (opts: SummaryEngineOptions): SummaryEngine 
     }
   }
 
+  const finish = (callSid: string): void => {
+    const t = calls.get(callSid)
+    if (t === undefined) return
+    calls.delete(callSid)
+    ended.add(callSid)
+    if (t.lines.length === 0) return
+    const controller = new AbortController()
+    const p: Promise<void> = summarize(callSid, t.lines, controller).finally(() => running.delete(p))
+    running.set(p, controller)
+  }
+
   const onEvent = (ev: CallEvent): void => {
+    continuations.observe(ev)
     if (ev.type === 'transcript.final') {
       if (!ended.has(ev.callSid) && ev.text.trim() !== '') add(ev.callSid, ev.speaker, ev.text.trim())
     } else if (ev.type === 'call.started') {
@@ -184,12 +199,12 @@ export function createSummaryEngine (opts: SummaryEngineOptions): SummaryEngine 
       const t = calls.get(ev.callSid)
       // A reconnected stream owns the call now; the old stream's stop must not end it.
       if (t === undefined || (t.streamSid !== undefined && t.streamSid !== ev.streamSid)) return
-      calls.delete(ev.callSid)
-      ended.add(ev.callSid)
-      if (t.lines.length === 0) return
-      const controller = new AbortController()
-      const p: Promise<void> = summarize(ev.callSid, t.lines, controller).finally(() => running.delete(p))
-      running.set(p, controller)
+      // Handed to a person (or AI off): one call, one summary, written when the whole call is over.
+      if (!continuations.stopEndsCall(ev)) return
+      finish(ev.callSid)
+    } else if (ev.type === 'call.status' && isTerminalCallStatus(ev.status)) {
+      // A call that ended while no stream was up (during a transfer, after AI off) is summarized at its final status.
+      if ((calls.get(ev.callSid)?.lines.length ?? 0) > 0) finish(ev.callSid)
     }
   }
 

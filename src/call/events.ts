@@ -172,6 +172,8 @@ export interface CallbackRequestedEvent extends Base {
   readonly name: string
   /** The number to call back (as the caller gave it, else the caller's number). */
   readonly callbackNumber: string
+  /** The caller's own number (the contact the task belongs to); empty when unknown. */
+  readonly caller: string
   readonly reason: string
 }
 

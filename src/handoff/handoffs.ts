@@ -126,6 +126,7 @@ export class Handoffs {
       taskId: `${callSid}-noanswer`,
       name: '',
       callbackNumber: r?.remote ?? '',
+      caller: r?.remote ?? '',
       reason: 'Nobody answered the transfer and the AI agent was not available to take a message.',
     })
     return callbackPromisedTwiml()

@@ -1,6 +1,6 @@
 /** The dashboard wire schema (v1): what GET /ui sends and accepts. Documented in docs/ui-events.md. */
 import type { Mode } from '../config.ts'
-import type { AgentState, AiStatus, Direction, Speaker } from '../call/events.ts'
+import type { AgentState, AiStatus, CallControl, Direction, HandoffReason, HandoffStage, Speaker } from '../call/events.ts'
 
 /**
  * Bumped only for breaking changes (a field removed or its meaning changed). New message types and
@@ -45,6 +45,19 @@ export interface TalkMs { readonly remote: number, readonly operator: number, re
 export interface UiSummary { readonly summary: string, readonly intent: string, readonly actionItems: readonly string[] }
 export interface UiError { readonly code: string, readonly message: string, readonly at: number }
 
+/** The call moving from the AI to a person (src/handoff/): where it is, why, and what the operator was told. */
+export interface UiHandoff {
+  readonly stage: HandoffStage
+  readonly reason: HandoffReason | null
+  /** The whisper the operator heard (once written). */
+  readonly briefing: string | null
+  /** With `returned` / `completed`: Twilio's DialCallStatus (`no-answer`, `busy`, …). */
+  readonly dialStatus: string | null
+}
+
+/** A message the agent took for a callback (stored as a task on the contact). */
+export interface UiCallback { readonly taskId: string, readonly name: string, readonly callbackNumber: string, readonly reason: string, readonly at: number }
+
 /** The call fields that `call.updated` may change. */
 export interface UiCallInfo {
   readonly callSid: string
@@ -70,6 +83,12 @@ export interface UiCallInfo {
   readonly endedAt: number | null
   readonly durationMs: number | null
   readonly endReason: string | null
+  /** Set once the call is handed (or being handed) to a person; null otherwise. */
+  readonly handoff: UiHandoff | null
+  /** Messages taken for a callback during this call. */
+  readonly callbacks: readonly UiCallback[]
+  /** The last control used from the dashboard on this call (hang up, take over, AI off), and by whom. */
+  readonly control: { readonly action: CallControl, readonly at: number } | null
 }
 
 /** A call as the snapshot carries it: info plus everything said and hinted so far. */

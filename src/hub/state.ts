@@ -1,6 +1,7 @@
 /** Per-call live state for dashboards: folds call events into calls and emits sequenced UI events. */
 import { speakerForTrack, type CallEvent, type Speaker } from '../call/events.ts'
 import { isTerminalCallStatus } from '../call/statuses.ts'
+import { StreamContinuations } from '../call/continuation.ts'
 import { BoundedSet } from '../util/bounded.ts'
 import type { TalkMs, UiCall, UiCallInfo, UiEvent, UiHint, UiLine } from './schema.ts'
 import { fromView, newCall, remoteOf, toView, type CallState, type Mutable } from './call.ts'
@@ -30,6 +31,8 @@ export function insertLine (lines: UiLine[], line: UiLine): void {
 export class HubState {
   #calls = new Map<string, CallState>()
   #evicted = new BoundedSet<string>(EVICTED_MEMORY)
+  /** Which stream stops end their call (not one handed to a person, nor an older stream's late stop). */
+  #continuations = new StreamContinuations()
   #seq = 0
   #recent: number
   #maxLines: number
@@ -50,6 +53,7 @@ export class HubState {
    * `receivedAt` is the local clock (staleness is judged by it, not by a producer's clock).
    */
   apply (e: CallEvent, out: (ev: UiEvent) => void, receivedAt = e.at): void {
+    this.#continuations.observe(e)
     if (this.#evicted.has(e.callSid)) return
     const known = this.#calls.get(e.callSid)
     const c = known ?? this.#create(e)
@@ -86,7 +90,24 @@ export class HubState {
       case 'call.stopped':
         // Levels are not kept in a peer's replayable history; the stop's stats still bring the agent's talk time.
         if (isTalkMs(e.stats.sentMs)) c.talkMs.agent = Math.round(e.stats.sentMs)
+        // Handed to a person, or AI turned off: the phone call goes on without this stream.
+        if (!this.#continuations.stopEndsCall(e)) return this.#update(c, e.at, { streamSid: null, agentState: null }, out)
         return this.#end(c, e.at, e.reason, e.durationMs, out)
+      case 'call.handoff': {
+        const prev = c.handoff
+        const handoff = {
+          stage: e.stage,
+          reason: e.reason ?? (e.stage === 'started' ? null : prev?.reason ?? null),
+          briefing: e.briefing ?? (e.stage === 'started' ? null : prev?.briefing ?? null),
+          dialStatus: e.dialStatus ?? null,
+        }
+        return this.#update(c, e.at, { handoff }, out)
+      }
+      case 'call.control':
+        return this.#update(c, e.at, { control: { action: e.action, at: e.at } }, out)
+      case 'callback.requested':
+        if (c.callbacks.some((x) => x.taskId === e.taskId)) return
+        return this.#update(c, e.at, { callbacks: [...c.callbacks, { taskId: e.taskId, name: e.name, callbackNumber: e.callbackNumber, reason: e.reason, at: e.at }] }, out)
       case 'call.levels': {
         if (c.phase === 'ended') return
         const inboundIsRemote = speakerForTrack(c.direction ?? 'inbound', 'inbound') === 'remote'

@@ -42,6 +42,8 @@ export function opForEvent (e: CallEvent): WriteOp | undefined {
     case 'hint.done':
       if (e.text.trim() === '') return undefined
       return { op: 'hint', ...base, hintId: e.hintId, itemId: e.itemId, text: e.text, superseded: e.superseded }
+    case 'callback.requested':
+      return { op: 'callback', ...base, taskId: e.taskId, contactPhone: isE164(e.caller) ? e.caller : isE164(e.callbackNumber) ? e.callbackNumber : null, name: e.name, callbackNumber: e.callbackNumber, reason: e.reason }
     case 'call.summary':
       return { op: 'summary', ...base, summary: e.summary, intent: e.intent, actionItems: e.actionItems }
     default:

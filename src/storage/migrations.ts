@@ -98,9 +98,26 @@ END;
 INSERT INTO utterances_fts (utterances_fts) VALUES ('rebuild');
 `
 
+// v5: messages the AI agent took for a callback (a task on the contact; open until someone marks it done).
+const CALLBACKS_V5 = `
+CREATE TABLE callbacks (
+  task_id TEXT PRIMARY KEY,
+  call_sid TEXT NOT NULL REFERENCES calls (call_sid) ON DELETE CASCADE,
+  contact_phone TEXT,
+  name TEXT NOT NULL,
+  callback_number TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  done_at INTEGER
+);
+CREATE INDEX callbacks_open ON callbacks (done_at, created_at DESC);
+CREATE INDEX callbacks_contact ON callbacks (contact_phone, created_at DESC);
+`
+
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'contacts, calls, utterances, hints, summaries, messages', sql: SQLITE_V1 },
   { version: 2, name: 'full-text search over utterances (FTS5)', sql: SQLITE_V2 },
+  { version: 5, name: 'callback tasks', sql: CALLBACKS_V5 },
 ]
 
 const PG_V1 = SQLITE_V1
@@ -117,6 +134,7 @@ CREATE INDEX utterances_tsv ON utterances USING GIN (tsv);
 export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'contacts, calls, utterances, hints, summaries, messages', sql: PG_V1 },
   { version: 2, name: 'full-text search over utterances (tsvector + GIN)', sql: PG_V2 },
+  { version: 5, name: 'callback tasks', sql: CALLBACKS_V5.replaceAll('INTEGER', 'BIGINT') },
 ]
 
 /** The migrations to apply to go from `current` to `target` (all when target is undefined). */

@@ -168,6 +168,7 @@ export function createPgStore (opts: PgStoreOptions): Store {
       const r = (await q(c, sql.MESSAGE_BY_SID, [sid])).rows[0]
       return r === undefined ? undefined : map.rowToMessage(r)
     }),
+    listCallbacks: (query) => run(async (c) => (await q(c, sql.LIST_CALLBACKS, sql.listCallbacksParams(query))).rows.map(map.rowToCallback)),
     closeInterrupted: (createdBefore, at) => tx(async (c) =>
       (await q(c, sql.CLOSE_INTERRUPTED, [at, at, createdBefore])).rows.map((r) => String(r.call_sid))),
     purge: (before) => tx(async (c) => ({

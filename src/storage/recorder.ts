@@ -5,6 +5,7 @@
 import type { CallEventBus } from '../call/bus.ts'
 import type { Logger } from '../log.ts'
 import { opForEvent } from './call-ops.ts'
+import { StreamContinuations } from '../call/continuation.ts'
 import { StoreError, type Store, type WriteOp } from './store.ts'
 
 export { contactOf, opForEvent } from './call-ops.ts'
@@ -199,7 +200,14 @@ export function createRecorder (opts: RecorderOptions): Recorder {
     return true
   }
 
+  // A stream that ends while its call goes on (handed to a person, AI off) must not close the call's row.
+  const continuations = new StreamContinuations()
   const unsubscribe = bus.subscribe((event) => {
+    continuations.observe(event)
+    if (event.type === 'call.stopped' && !continuations.stopEndsCall(event)) {
+      enqueue({ op: 'call', callSid: event.callSid, at: event.at, patch: { streamMs: event.durationMs } })
+      return
+    }
     const op = opForEvent(event)
     if (op !== undefined) enqueue(op)
   })

@@ -1,5 +1,5 @@
 /** Database rows → records, the same for both engines (PostgreSQL bigints arrive as numbers; SQLite booleans as 0/1). */
-import type { CallListItem, CallRecord, Contact, Hint, Message, Summary, Utterance } from './store.ts'
+import type { CallbackTask, CallListItem, CallRecord, Contact, Hint, Message, Summary, Utterance } from './store.ts'
 
 export type Row = Record<string, unknown>
 const num = (v: unknown): number => Number(v)
@@ -76,4 +76,17 @@ export function attachMatches (calls: readonly CallRecord[], rows: readonly Row[
       ? c
       : { ...c, match: { itemId: String(m.item_id), speaker: String(m.speaker) as Utterance['speaker'], text: String(m.text), startMs: num(m.start_ms) } }
   })
+}
+
+export function rowToCallback (r: Row): CallbackTask {
+  return {
+    taskId: String(r.task_id),
+    callSid: String(r.call_sid),
+    contactPhone: strOrNull(r.contact_phone),
+    name: String(r.name),
+    callbackNumber: String(r.callback_number),
+    reason: String(r.reason),
+    createdAt: num(r.created_at),
+    doneAt: numOrNull(r.done_at),
+  }
 }

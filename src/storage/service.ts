@@ -105,6 +105,7 @@ export async function startStorage (opts: StorageOptions): Promise<StorageServic
     contactHistory: gate(raw.contactHistory),
     updateContact: gate(raw.updateContact),
     getMessage: gate(raw.getMessage),
+    listCallbacks: gate(raw.listCallbacks),
     purge: gate(raw.purge),
     closeInterrupted: gate(raw.closeInterrupted),
     close: () => raw.close(),

@@ -93,6 +93,19 @@ export function opStatements (d: Dialect, op: WriteOp, seen: Set<string>): Stmt[
         params: [op.callSid, op.summary, op.intent, JSON.stringify(op.actionItems), op.at],
       })
       break
+    case 'callback':
+      ensure(op.callSid, op.at)
+      if (op.contactPhone !== null) out.push(ensureContact(op.contactPhone, op.at))
+      out.push({
+        // The same task twice (a retried batch, a repeated event) is one task.
+        text: `INSERT INTO callbacks (task_id, call_sid, contact_phone, name, callback_number, reason, created_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id) DO NOTHING`,
+        params: [op.taskId, op.callSid, op.contactPhone, op.name, op.callbackNumber, op.reason, op.at],
+      })
+      break
+    case 'callback.done':
+      out.push({ text: 'UPDATE callbacks SET done_at = ? WHERE task_id = ?', params: [op.done ? op.at : null, op.taskId] })
+      break
     case 'message':
       if (op.contactPhone !== null) out.push(ensureContact(op.contactPhone, op.at, op.profileName))
       out.push({
@@ -269,4 +282,18 @@ export function contactUpsert (phone: string, name: string | null, notes: string
 export function toPg (text: string): string {
   let n = 0
   return text.replace(/\?/g, () => `$${++n}`)
+}
+
+const CALLBACK_COLUMNS = 'task_id, call_sid, contact_phone, name, callback_number, reason, created_at, done_at'
+
+/** Callback tasks, newest first: `open` null = all, 1 = open only, 0 = done only; `phone` null = every contact. */
+export const LIST_CALLBACKS = `SELECT ${CALLBACK_COLUMNS} FROM callbacks
+  WHERE (CAST(? AS INTEGER) IS NULL OR (CAST(? AS INTEGER) = 1 AND done_at IS NULL) OR (CAST(? AS INTEGER) = 0 AND done_at IS NOT NULL))
+    AND (CAST(? AS TEXT) IS NULL OR contact_phone = ?)
+  ORDER BY created_at DESC, task_id DESC LIMIT ?`
+
+export function listCallbacksParams (q: { open?: boolean, phone?: string, limit: number }): Param[] {
+  const open = q.open === undefined ? null : q.open ? 1 : 0
+  const phone = q.phone ?? null
+  return [open, open, open, phone, phone, q.limit]
 }

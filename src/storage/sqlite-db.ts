@@ -1,7 +1,7 @@
 /** The SQLite engine's synchronous core (node:sqlite, WAL). Runs inside the storage worker thread. */
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { SQLITE_MIGRATIONS, latestVersion, pending } from './migrations.ts'
-import type { CallDetail, CallPage, CallQuery, Contact, ContactHistory, ContactPatch, Message, MigrationResult, PurgeResult, WriteOp } from './store.ts'
+import type { CallbackQuery, CallbackTask, CallDetail, CallPage, CallQuery, Contact, ContactHistory, ContactPatch, Message, MigrationResult, PurgeResult, WriteOp } from './store.ts'
 import * as sql from './sql.ts'
 import * as map from './rows.ts'
 
@@ -125,6 +125,10 @@ export class SqliteDb {
   getMessage (sid: string): Message | undefined {
     const r = this.#all(sql.MESSAGE_BY_SID, [sid])[0]
     return r === undefined ? undefined : map.rowToMessage(r)
+  }
+
+  listCallbacks (q: CallbackQuery): CallbackTask[] {
+    return this.#all(sql.LIST_CALLBACKS, sql.listCallbacksParams(q)).map(map.rowToCallback)
   }
 
   closeInterrupted (createdBefore: number, at: number): string[] {

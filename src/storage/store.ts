@@ -156,6 +156,8 @@ export type WriteOp =
     /** WhatsApp profile name: fills the contact's name when it has none. */
     readonly profileName?: string
   }
+  | { readonly op: 'callback', readonly callSid: string, readonly at: number, readonly taskId: string, readonly contactPhone: string | null, readonly name: string, readonly callbackNumber: string, readonly reason: string }
+  | { readonly op: 'callback.done', readonly at: number, readonly taskId: string, readonly done: boolean }
   | {
     readonly op: 'message.status'
     readonly at: number
@@ -166,6 +168,25 @@ export type WriteOp =
     readonly to?: string
     readonly contactPhone?: string | null
   }
+
+/** A message the agent took for a callback: a task on the contact, open until marked done. */
+export interface CallbackTask {
+  readonly taskId: string
+  readonly callSid: string
+  readonly contactPhone: string | null
+  readonly name: string
+  readonly callbackNumber: string
+  readonly reason: string
+  readonly createdAt: number
+  readonly doneAt: number | null
+}
+
+export interface CallbackQuery {
+  /** true: open tasks only; false: done only; undefined: both. */
+  readonly open?: boolean
+  readonly phone?: string
+  readonly limit: number
+}
 
 export interface PurgeResult { readonly calls: number, readonly messages: number }
 
@@ -183,6 +204,8 @@ export interface Store {
   /** Creates the contact if needed; `null` clears a field, absent keeps it. */
   updateContact (phone: string, patch: ContactPatch, at: number): Promise<Contact>
   getMessage (sid: string): Promise<Message | undefined>
+  /** Callback tasks, newest first. */
+  listCallbacks (query: CallbackQuery): Promise<CallbackTask[]>
   /**
    * Closes calls left open by a crash: every call created before `createdBefore` with no end gets
    * `ended_at = at` and, unless Twilio already gave a final status, status `interrupted` (a later

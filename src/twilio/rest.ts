@@ -51,6 +51,8 @@ export interface TwilioApi {
   hangupCall (callSid: string): Promise<void>
   /** Replaces a live call's TwiML (used to transfer a caller to the operator). */
   redirectCall (callSid: string, twiml: string): Promise<void>
+  /** Stops one media stream of a live call (`status=stopped`); the call goes on. */
+  stopStream (callSid: string, streamSid: string): Promise<void>
   sendMessage (input: SendMessageInput): Promise<{ sid: string, status: string }>
   findIncomingNumber (phoneNumber: string): Promise<IncomingNumber | undefined>
   setVoiceUrl (numberSid: string, voiceUrl: string): Promise<void>
@@ -93,6 +95,7 @@ export function createTwilioApi (opts: TwilioApiOptions): TwilioApi {
     }),
     hangupCall: (callSid) => wrap(async () => { await client.calls(callSid).update({ status: 'completed' }) }),
     redirectCall: (callSid, twiml) => wrap(async () => { await client.calls(callSid).update({ twiml }) }),
+    stopStream: (callSid, streamSid) => wrap(async () => { await client.calls(callSid).streams(streamSid).update({ status: 'stopped' }) }),
     sendMessage: (input) => wrap(async () => {
       const msg = await client.messages.create({
         to: input.to,

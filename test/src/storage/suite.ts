@@ -7,6 +7,10 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { searchTerms } from '../../../src/storage/search.ts'
+import { latestVersion, SQLITE_MIGRATIONS } from '../../../src/storage/migrations.ts'
+
+/** The schema version a fresh database reaches (both engines have the same list). */
+const LATEST = latestVersion(SQLITE_MIGRATIONS)
 
 const execFileP = promisify(execFile)
 const A = '+14155550101'
@@ -26,9 +30,9 @@ export function storeSuite (t: Test, engine: EngineUnderTest): void {
     const db = await engine.create(t)
     const first = await openStore(db.url, { schema: db.schema })
     t.teardown(() => first.store.close())
-    t.same(first.migration, { from: 0, to: 2, latest: 2 })
-    t.same(await first.store.migrate(), { from: 2, to: 2, latest: 2 }, 'idempotent')
-    t.equal(await first.store.schemaVersion(), 2)
+    t.same(first.migration, { from: 0, to: LATEST, latest: LATEST })
+    t.same(await first.store.migrate(), { from: LATEST, to: LATEST, latest: LATEST }, 'idempotent')
+    t.equal(await first.store.schemaVersion(), LATEST)
   })
 
   t.test('three instances starting at once on one database all start, and each step runs once', async (t) => {
@@ -40,9 +44,9 @@ export function storeSuite (t: Test, engine: EngineUnderTest): void {
       return JSON.parse(stdout) as MigrationResult
     }
     const results = await Promise.all([run(), run(), run()])
-    t.same(results.map((r) => r.to), [2, 2, 2])
+    t.same(results.map((r) => r.to), [LATEST, LATEST, LATEST])
     t.equal(results.filter((r) => r.from === 0).length, 1, 'exactly one instance applied the migrations')
-    t.same(results.filter((r) => r.from !== 0).map((r) => r.from), [2, 2], 'the others found them done')
+    t.same(results.filter((r) => r.from !== 0).map((r) => r.from), [LATEST, LATEST], 'the others found them done')
     const a = await db.open()
     await a.write([webhook('CA1', 1000), say('CA1', 'i1', 'hello there', 0)])
     t.equal((await a.listCalls({ limit: 10, terms: ['hello'] })).calls.length, 1, 'the schema works')
@@ -58,7 +62,7 @@ export function storeSuite (t: Test, engine: EngineUnderTest): void {
 
     const { store, migration } = await openStore(db.url, { schema: db.schema })
     t.teardown(() => store.close())
-    t.same(migration, { from: 1, to: 2, latest: 2 })
+    t.same(migration, { from: 1, to: LATEST, latest: LATEST })
     const found = await store.listCalls({ limit: 10, terms: ['invoice', 'twice'] })
     t.same(found.calls.map((c) => c.callSid), ['CAold'], 'v1 utterances are searchable after the upgrade')
     t.equal(found.calls[0]?.match?.text, 'my invoice was charged twice')
@@ -229,6 +233,23 @@ export function storeSuite (t: Test, engine: EngineUnderTest): void {
     const msgs = (await store.contactHistory(A, 10)).messages
     t.match(msgs[0], { sid: null, status: 'failed', errorCode: 63016, errorMessage: 'outside the 24-hour window' }, 'a refused send is kept')
     t.equal(msgs.length, 3)
+  })
+
+  t.test('callback tasks: stored once per task on the contact, listed open or done, newest first', async (t) => {
+    const store = await fresh(t)
+    const task = (taskId: string, at: number, contactPhone: string | null = A): WriteOp =>
+      ({ op: 'callback', callSid: 'CAcb', at, taskId, contactPhone, name: 'Ada', callbackNumber: '+14155550199', reason: `about ${taskId}` })
+    await store.write([webhook('CAcb', 1), task('t1', 10), task('t2', 20)])
+    await store.write([task('t1', 30)])
+    t.same((await store.listCallbacks({ limit: 10 })).map((c) => [c.taskId, c.createdAt, c.doneAt]), [['t2', 20, null], ['t1', 10, null]], 'a repeated task is one task, first write wins')
+    t.match((await store.listCallbacks({ limit: 1 }))[0], { callSid: 'CAcb', contactPhone: A, name: 'Ada', callbackNumber: '+14155550199', reason: 'about t2' })
+    await store.write([{ op: 'callback.done', at: 40, taskId: 't1', done: true }])
+    t.same((await store.listCallbacks({ open: true, limit: 10 })).map((c) => c.taskId), ['t2'])
+    t.same((await store.listCallbacks({ open: false, limit: 10 })).map((c) => [c.taskId, c.doneAt]), [['t1', 40]])
+    t.same((await store.listCallbacks({ phone: B, limit: 10 })).length, 0, 'by contact')
+    t.same((await store.contactHistory(A, 10)).contact?.phone, A, 'the contact exists')
+    await store.write([{ op: 'callback.done', at: 50, taskId: 't1', done: false }])
+    t.same((await store.listCallbacks({ open: true, limit: 10 })).map((c) => c.taskId), ['t2', 't1'], 'reopened')
   })
 
   t.test('purge deletes old calls with their transcript, and old messages; contacts stay', async (t) => {
