@@ -41,7 +41,7 @@ export function opForEvent (e: CallEvent): WriteOp | undefined {
       return { op: 'utterance', ...base, itemId: e.itemId, speaker: e.speaker, text: e.text, startMs: e.startMs, endMs: e.endMs }
     case 'hint.done':
       if (e.text.trim() === '') return undefined
-      return { op: 'hint', ...base, hintId: e.hintId, itemId: e.itemId, text: e.text, superseded: e.superseded }
+      return { op: 'hint', ...base, hintId: e.hintId, itemId: e.itemId, text: e.text, superseded: e.superseded, ...(e.playbookId !== undefined ? { playbookId: e.playbookId } : {}) }
     case 'call.summary':
       return { op: 'summary', ...base, summary: e.summary, intent: e.intent, actionItems: e.actionItems }
     default:

@@ -3,7 +3,8 @@ import { Worker } from 'node:worker_threads'
 import { SqliteDb } from './sqlite-db.ts'
 import { StoreError, type Store } from './store.ts'
 
-type Method = 'migrate' | 'version' | 'write' | 'listCalls' | 'getCall' | 'contactHistory' | 'updateContact' | 'getMessage' | 'purge' | 'closeInterrupted'
+type Method = 'migrate' | 'version' | 'write' | 'listCalls' | 'getCall' | 'contactHistory' | 'updateContact' | 'getMessage' | 'purge' | 'closeInterrupted' |
+  'setHintFeedback' | 'callFeedback' | 'feedbackCounts'
 export interface Request {
   readonly id: number
   /** Which connection (one per store) and the file it opens on first use. */
@@ -53,6 +54,9 @@ export function createSqliteStore (opts: SqliteStoreOptions): Store {
     contactHistory: (phone, limit) => call('contactHistory', phone, limit),
     updateContact: (phone, patch, at) => call('updateContact', phone, patch, at),
     getMessage: (sid) => call('getMessage', sid),
+    setHintFeedback: (f) => call('setHintFeedback', f),
+    callFeedback: (sid) => call('callFeedback', sid),
+    feedbackCounts: () => call('feedbackCounts'),
     purge: (before) => call('purge', before),
     closeInterrupted: (createdBefore, at) => call('closeInterrupted', createdBefore, at),
     close: () => invoke.close(),
