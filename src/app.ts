@@ -22,6 +22,7 @@ import callsApi from '../plugins/calls-api.ts'
 import hints from '../plugins/hints.ts'
 import storage from '../plugins/storage.ts'
 import historyApi from '../plugins/history-api.ts'
+import hintFeedback from '../plugins/hint-feedback.ts'
 import whatsapp from '../plugins/whatsapp.ts'
 import hub from '../plugins/hub.ts'
 import dashboard from '../plugins/dashboard.ts'
@@ -91,6 +92,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(hints)
   await app.register(storage)
   await app.register(historyApi)
+  await app.register(hintFeedback)
   await app.register(whatsapp)
   await app.register(hub)
   await app.register(dashboard)
