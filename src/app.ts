@@ -23,6 +23,7 @@ import callsApi from '../plugins/calls-api.ts'
 import hints from '../plugins/hints.ts'
 import storage from '../plugins/storage.ts'
 import historyApi from '../plugins/history-api.ts'
+import hintFeedback from '../plugins/hint-feedback.ts'
 import whatsapp from '../plugins/whatsapp.ts'
 import hub from '../plugins/hub.ts'
 import callControls from '../plugins/call-controls.ts'
@@ -94,6 +95,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(hints)
   await app.register(storage)
   await app.register(historyApi)
+  await app.register(hintFeedback)
   await app.register(whatsapp)
   await app.register(hub)
   await app.register(callControls)

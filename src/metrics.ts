@@ -32,6 +32,8 @@ export interface Metrics {
   countAuth (outcome: 'failure' | 'backoff', reason: string): void
   /** Counts a click-to-call (or transfer) destination refused by the dial guard or its rate limit. */
   countDialRefused (reason: string): void
+  /** Counts a 👍/👎 given (or cleared: `none`) on a hint, by the playbook it was written from. Only changes count. */
+  countHintFeedback (playbookId: string | null, value: 'up' | 'down' | null): void
   /** Plugs a dashboard hub in; it is read at every scrape. Returns the unplug function. */
   trackHub (read: () => HubStats): () => void
   /** The exposition text: this app's metrics, then the process metrics. */
@@ -177,6 +179,12 @@ export function createMetrics (opts: MetricsOptions): Metrics {
   const authFailures = new Counter({ name: 'talkhint_auth_failures_total', help: 'Dashboard auth failures (wrong token at /login, wrong Bearer token, forged session cookie), by reason', labelNames: ['reason'], registers })
   const authBackoff = new Counter({ name: 'talkhint_auth_backoff_refusals_total', help: 'Dashboard auth requests refused unchecked (429) because their address or guess is backing off, by key', labelNames: ['by'], registers })
   const dialRefused = new Counter({ name: 'talkhint_dial_refused_total', help: 'Outbound destinations refused (country not allowed, premium or revenue-share range, invalid, rate limit), by reason', labelNames: ['reason'], registers })
+  const hintFeedback = new Counter({
+    name: 'talkhint_hint_feedback_total',
+    help: 'Feedback given on hints from this instance\'s dashboards, by playbook (playbook id) and value (up, down, none = cleared); a repeat of the stored value is not counted',
+    labelNames: ['playbook', 'value'],
+    registers,
+  })
   const latencies = Object.fromEntries(Object.entries(LATENCIES).map(([key, spec]) =>
     [key, new Histogram({ name: spec.name, help: spec.help, buckets: [...spec.buckets], registers })])) as Record<LatencyName, Histogram>
 
@@ -322,6 +330,9 @@ export function createMetrics (opts: MetricsOptions): Metrics {
     countAuth (outcome, reason) {
       if (outcome === 'failure') authFailures.inc({ reason: bounded('auth', reason) })
       else authBackoff.inc({ by: bounded('auth', reason) })
+    },
+    countHintFeedback (playbookId, value) {
+      hintFeedback.inc({ playbook: bounded('playbook', playbookId ?? 'unknown'), value: value ?? 'none' })
     },
     countDialRefused (reason) {
       dialRefused.inc({ reason: bounded('dial', reason) })

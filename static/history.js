@@ -146,6 +146,7 @@ async function showCall (sid) {
   byId('call-hints').replaceChildren(...hints.map((hint) => h('li', { className: hint.superseded ? 'hint superseded' : 'hint' }, [
     h('p', { className: 'hint-text', text: hint.text }),
     h('p', { className: 'hint-meta', text: new Date(hint.at).toLocaleTimeString() + (hint.superseded ? ' · superseded' : '') }),
+    hint.feedback ? h('p', { className: 'hint-feedback', text: hint.feedback === 'up' ? '👍 Marked helpful' : '👎 Marked not helpful' }) : null,
   ])))
   byId('no-hints').hidden = hints.length > 0
   byId('call-transcript').replaceChildren(...utterances.map((u) => h('li', { className: `line ${u.speaker} final` }, [

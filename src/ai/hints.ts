@@ -16,8 +16,8 @@ export type ResponsesClient = Pick<OpenAI, 'responses'>
 export interface HintEngineOptions {
   client: ResponsesClient
   model: string
-  /** Current playbook text; `refresh` (if given) is called when a call starts. */
-  playbook: { text (): string, refresh? (): Promise<void> }
+  /** Current playbook text and its id (carried on hint.done); `refresh` (if given) is called when a call starts. */
+  playbook: { text (): string, id? (): string, refresh? (): Promise<void> }
   bus: CallEventBus
   log: Logger
   now?: () => number
@@ -47,6 +47,8 @@ interface Job {
   readonly itemId: string
   readonly controller: AbortController
   readonly utteranceEnd: number
+  /** The playbook the request was built from, once it is made. */
+  playbookId: string | undefined
   text: string
   deltas: number
   settled: boolean
@@ -121,7 +123,8 @@ export function createHintEngine (opts: HintEngineOptions): HintEngine {
     const superseded = 'superseded' in ending
     const error = 'error' in ending ? ending.error : undefined
     if (job.deltas > 0 || superseded) {
-      const base = { type: 'hint.done', callSid, at: now(), hintId: job.hintId, itemId: job.itemId, text: job.text.trim(), superseded } as const
+      const playbook = job.playbookId !== undefined ? { playbookId: job.playbookId } : {}
+      const base = { type: 'hint.done', callSid, at: now(), hintId: job.hintId, itemId: job.itemId, text: job.text.trim(), superseded, ...playbook } as const
       bus.publish(error === undefined ? base : { ...base, error })
     }
   }
@@ -154,6 +157,7 @@ export function createHintEngine (opts: HintEngineOptions): HintEngine {
     await refreshing
     if (job.settled) return
     const { instructions, input } = buildHintRequest(state.turns, opts.playbook.text())
+    job.playbookId = opts.playbook.id?.()
     const { signal } = job.controller
     let incomplete: string | undefined
     try {
@@ -197,7 +201,7 @@ export function createHintEngine (opts: HintEngineOptions): HintEngine {
     }
     // endMs is call-relative; fall back to the event time when we never saw the call start.
     const end = state.startedAt !== undefined && ev.endMs > 0 ? Math.min(state.startedAt + ev.endMs, ev.at) : ev.at
-    const job: Job = { hintId: randomUUID(), itemId: ev.itemId, controller: new AbortController(), utteranceEnd: end, text: '', deltas: 0, settled: false, timer: undefined }
+    const job: Job = { hintId: randomUUID(), itemId: ev.itemId, controller: new AbortController(), utteranceEnd: end, playbookId: undefined, text: '', deltas: 0, settled: false, timer: undefined }
     job.timer = setTimeout(() => {
       job.controller.abort()
       report(ev.callSid, state, 'timeout', `hint: no complete answer within ${timeoutMs} ms`)

@@ -1,5 +1,7 @@
 /** The hint prompt: the user's playbook (HINTS_PROMPT or HINTS_PROMPT_FILE, re-read when it changes), fixed rules, the transcript window. */
+import { createHash } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
+import { basename } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Speaker } from '../call/events.ts'
 import type { Logger } from '../log.ts'
@@ -16,10 +18,23 @@ export const FALLBACK_PLAYBOOK = 'No playbook was configured. Give generally goo
 export interface Playbook {
   /** The current playbook text (never empty). */
   text (): string
+  /** The current text's playbookId: changes when the text does. */
+  id (): string
   /** Where it came from: `HINTS_PROMPT`, a file path, or `built-in`. */
   readonly source: string
   /** Re-reads the file if its modification time changed; cheap (one stat). Never throws. */
   refresh (): Promise<void>
+}
+
+/**
+ * Names one version of a playbook, so feedback on hints can be counted per playbook: where it came from
+ * (`HINTS_PROMPT`, the file's name, or `built-in`) and the start of the text's SHA-256, e.g. `playbook.md:3f2a9c1b0d4e`.
+ * Editing the playbook gives a new id, so a team can compare versions. Only [A-Za-z0-9_.:-] (a metric label value).
+ */
+export function playbookId (source: string, text: string): string {
+  const name = text === FALLBACK_PLAYBOOK ? 'built-in' : source === 'HINTS_PROMPT' ? source : basename(source)
+  const safe = name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40) || 'playbook'
+  return `${safe}:${createHash('sha256').update(text).digest('hex').slice(0, 12)}`
 }
 
 export interface PlaybookOptions {
@@ -46,7 +61,8 @@ export async function loadPlaybook (opts: PlaybookOptions): Promise<Playbook> {
 
   if (opts.inline !== undefined && opts.inline.trim() !== '') {
     const text = bound(opts.inline, 'HINTS_PROMPT')
-    return { text: () => text, source: 'HINTS_PROMPT', refresh: async () => {} }
+    const id = playbookId('HINTS_PROMPT', text)
+    return { text: () => text, id: () => id, source: 'HINTS_PROMPT', refresh: async () => {} }
   }
 
   const file = opts.file ?? DEFAULT_PLAYBOOK_FILE
@@ -74,7 +90,13 @@ export async function loadPlaybook (opts: PlaybookOptions): Promise<Playbook> {
     }
   }
   await read()
-  return { text: () => current, source: file, refresh: read }
+  // Hashed once per text, not per hint.
+  let idOf = { text: '', id: '' }
+  const id = (): string => {
+    if (idOf.text !== current) idOf = { text: current, id: playbookId(file, current) }
+    return idOf.id
+  }
+  return { text: () => current, id, source: file, refresh: read }
 }
 
 export interface Turn { readonly speaker: Speaker, readonly text: string }

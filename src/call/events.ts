@@ -112,6 +112,8 @@ export interface HintDoneEvent extends Base {
   readonly superseded: boolean
   /** Set when it did not finish for another reason (upstream error, timeout, call ended); `text` is what arrived. */
   readonly error?: string
+  /** The playbook it was written from (`playbookId` in src/ai/playbook.ts); absent when no request was made. */
+  readonly playbookId?: string
 }
 export interface AgentStateEvent extends Base { readonly type: 'agent.state', readonly state: AgentState }
 export interface AiStatusEvent extends Base {

@@ -41,7 +41,7 @@ export function opForEvent (e: CallEvent): WriteOp | undefined {
       return { op: 'utterance', ...base, itemId: e.itemId, speaker: e.speaker, text: e.text, startMs: e.startMs, endMs: e.endMs }
     case 'hint.done':
       if (e.text.trim() === '') return undefined
-      return { op: 'hint', ...base, hintId: e.hintId, itemId: e.itemId, text: e.text, superseded: e.superseded }
+      return { op: 'hint', ...base, hintId: e.hintId, itemId: e.itemId, text: e.text, superseded: e.superseded, ...(e.playbookId !== undefined ? { playbookId: e.playbookId } : {}) }
     case 'callback.requested':
       return { op: 'callback', ...base, taskId: e.taskId, contactPhone: isE164(e.caller) ? e.caller : isE164(e.callbackNumber) ? e.callbackNumber : null, name: e.name, callbackNumber: e.callbackNumber, reason: e.reason }
     case 'call.summary':

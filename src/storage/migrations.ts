@@ -114,9 +114,20 @@ CREATE INDEX callbacks_open ON callbacks (done_at, created_at DESC);
 CREATE INDEX callbacks_contact ON callbacks (contact_phone, created_at DESC);
 `
 
+// v3: 👍/👎 on a hint, who gave it and when, and the playbook the hint was written from (feedback is
+// counted per playbook). A row with empty text is feedback that arrived before its hint was stored.
+const SQLITE_V3 = `
+ALTER TABLE hints ADD COLUMN playbook_id TEXT;
+ALTER TABLE hints ADD COLUMN feedback TEXT CHECK (feedback IN ('up', 'down'));
+ALTER TABLE hints ADD COLUMN feedback_by TEXT;
+ALTER TABLE hints ADD COLUMN feedback_at INTEGER;
+CREATE INDEX hints_feedback ON hints (playbook_id, feedback) WHERE feedback IS NOT NULL;
+`
+
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'contacts, calls, utterances, hints, summaries, messages', sql: SQLITE_V1 },
   { version: 2, name: 'full-text search over utterances (FTS5)', sql: SQLITE_V2 },
+  { version: 3, name: 'hint feedback and playbook id', sql: SQLITE_V3 },
   { version: 5, name: 'callback tasks', sql: CALLBACKS_V5 },
 ]
 
@@ -131,9 +142,12 @@ ALTER TABLE utterances ADD COLUMN tsv tsvector GENERATED ALWAYS AS (to_tsvector(
 CREATE INDEX utterances_tsv ON utterances USING GIN (tsv);
 `
 
+const PG_V3 = SQLITE_V3.replace('feedback_at INTEGER', 'feedback_at BIGINT')
+
 export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'contacts, calls, utterances, hints, summaries, messages', sql: PG_V1 },
   { version: 2, name: 'full-text search over utterances (tsvector + GIN)', sql: PG_V2 },
+  { version: 3, name: 'hint feedback and playbook id', sql: PG_V3 },
   { version: 5, name: 'callback tasks', sql: CALLBACKS_V5.replaceAll('INTEGER', 'BIGINT') },
 ]
 

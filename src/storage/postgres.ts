@@ -2,7 +2,7 @@
 import pg from 'pg'
 import { createHash } from 'node:crypto'
 import { PG_MIGRATIONS, latestVersion, pending } from './migrations.ts'
-import { StoreError, type CallPage, type Store } from './store.ts'
+import { StoreError, type CallPage, type FeedbackResult, type FeedbackValue, type Store } from './store.ts'
 import * as sql from './sql.ts'
 import * as map from './rows.ts'
 
@@ -169,6 +169,23 @@ export function createPgStore (opts: PgStoreOptions): Store {
       return r === undefined ? undefined : map.rowToMessage(r)
     }),
     listCallbacks: (query) => run(async (c) => (await q(c, sql.LIST_CALLBACKS, sql.listCallbacksParams(query))).rows.map(map.rowToCallback)),
+    setHintFeedback: (f) => tx(async (c): Promise<FeedbackResult> => {
+      let changed: Row[]
+      if (f.pending !== undefined) {
+        const [ensure, upsert] = sql.feedbackUpsert('postgres', f, f.pending.playbookId) as [sql.Stmt, sql.Stmt]
+        await q(c, ensure.text, ensure.params)
+        changed = (await q(c, upsert.text, upsert.params)).rows
+      } else {
+        const s = sql.feedbackUpdate(f)
+        changed = (await q(c, s.text, s.params)).rows
+        if (changed.length === 0 && (await q(c, sql.HINT_EXISTS, [f.callSid, f.hintId])).rows.length === 0) return { status: 'not_found' }
+      }
+      const row = changed[0]
+      return row === undefined ? { status: 'unchanged' } : { status: 'changed', playbookId: row.playbook_id === null ? null : String(row.playbook_id) }
+    }),
+    callFeedback: (sid) => run(async (c) =>
+      Object.fromEntries((await q(c, sql.FEEDBACK_OF_CALL, [sid])).rows.map((r) => [String(r.hint_id), r.feedback as FeedbackValue]))),
+    feedbackCounts: () => run(async (c) => (await q(c, sql.FEEDBACK_COUNTS)).rows.map(map.rowToFeedbackCount)),
     closeInterrupted: (createdBefore, at) => tx(async (c) =>
       (await q(c, sql.CLOSE_INTERRUPTED, [at, at, createdBefore])).rows.map((r) => String(r.call_sid))),
     purge: (before) => tx(async (c) => ({

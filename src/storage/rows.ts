@@ -1,5 +1,5 @@
 /** Database rows → records, the same for both engines (PostgreSQL bigints arrive as numbers; SQLite booleans as 0/1). */
-import type { CallbackTask, CallListItem, CallRecord, Contact, Hint, Message, Summary, Utterance } from './store.ts'
+import type { CallbackTask, CallListItem, CallRecord, Contact, Hint, Message, PlaybookFeedback, Summary, Utterance } from './store.ts'
 
 export type Row = Record<string, unknown>
 const num = (v: unknown): number => Number(v)
@@ -32,7 +32,21 @@ export function rowToUtterance (r: Row): Utterance {
 }
 
 export function rowToHint (r: Row): Hint {
-  return { hintId: String(r.hint_id), itemId: String(r.item_id), text: String(r.text), superseded: Boolean(r.superseded), at: num(r.created_at) }
+  return {
+    hintId: String(r.hint_id),
+    itemId: String(r.item_id),
+    text: String(r.text),
+    superseded: Boolean(r.superseded),
+    at: num(r.created_at),
+    playbookId: strOrNull(r.playbook_id),
+    feedback: strOrNull(r.feedback) as Hint['feedback'],
+    feedbackBy: strOrNull(r.feedback_by),
+    feedbackAt: numOrNull(r.feedback_at),
+  }
+}
+
+export function rowToFeedbackCount (r: Row): PlaybookFeedback {
+  return { playbookId: strOrNull(r.playbook_id), up: num(r.up), down: num(r.down) }
 }
 
 export function rowToSummary (r: Row): Summary {

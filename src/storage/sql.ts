@@ -1,5 +1,5 @@
 /** The SQL both engines run, built once with `?` placeholders, so SQLite and PostgreSQL behave the same. */
-import type { CallQuery, WriteOp } from './store.ts'
+import type { CallQuery, HintFeedback, WriteOp } from './store.ts'
 import { statusRankSql } from './store.ts'
 import { TERMINAL_CALL_STATUSES } from '../call/statuses.ts'
 import { fts5Term, tsqueryTerm } from './search.ts'
@@ -151,13 +151,50 @@ function utteranceRows (ops: ReadonlyArray<Of<'utterance'>>): Stmt {
   }
 }
 
+/**
+ * The row may already exist as feedback's placeholder (feedback that arrived first, see `feedbackUpsert`): the hint
+ * fills it in, keeps the feedback, and its own (earlier) time wins.
+ */
 function hintRows (d: Dialect, ops: ReadonlyArray<Of<'hint'>>): Stmt {
   return {
-    text: `INSERT INTO hints (call_sid, hint_id, item_id, text, superseded, created_at) VALUES ${marks(ops.length, 6)}
-      ON CONFLICT (call_sid, hint_id) DO UPDATE SET text = excluded.text, superseded = excluded.superseded`,
-    params: ops.flatMap((op) => [op.callSid, op.hintId, op.itemId, op.text, bool(d, op.superseded), op.at]),
+    text: `INSERT INTO hints (call_sid, hint_id, item_id, text, superseded, playbook_id, created_at) VALUES ${marks(ops.length, 7)}
+      ON CONFLICT (call_sid, hint_id) DO UPDATE SET item_id = excluded.item_id, text = excluded.text, superseded = excluded.superseded,
+      playbook_id = COALESCE(excluded.playbook_id, hints.playbook_id), created_at = ${least(d, 'hints.created_at', 'excluded.created_at')}`,
+    params: ops.flatMap((op) => [op.callSid, op.hintId, op.itemId, op.text, bool(d, op.superseded), op.playbookId ?? null, op.at]),
   }
 }
+
+/**
+ * Feedback on a hint the live feed knows but storage may not have yet: a placeholder row (empty text, never listed)
+ * holds it until the recorder's hint upsert fills it in. Returns a row only when something changed (a repeat of the
+ * stored value is a no-op: idempotent).
+ */
+export function feedbackUpsert (d: Dialect, f: HintFeedback, playbookId: string | null): Stmt[] {
+  return [ensureCall(f.callSid, f.at), {
+    text: `INSERT INTO hints (call_sid, hint_id, item_id, text, superseded, playbook_id, created_at, feedback, feedback_by, feedback_at)
+      VALUES (?, ?, '', '', ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (call_sid, hint_id) DO UPDATE SET feedback = excluded.feedback, feedback_by = excluded.feedback_by,
+        feedback_at = excluded.feedback_at, playbook_id = COALESCE(hints.playbook_id, excluded.playbook_id)
+      WHERE hints.feedback IS DISTINCT FROM excluded.feedback
+      RETURNING playbook_id`,
+    params: [f.callSid, f.hintId, bool(d, false), playbookId, f.at, f.value, f.by, f.at],
+  }]
+}
+
+/** Feedback on a stored hint; a row back only when the value changed. */
+export function feedbackUpdate (f: HintFeedback): Stmt {
+  return {
+    text: `UPDATE hints SET feedback = ?, feedback_by = ?, feedback_at = ?
+      WHERE call_sid = ? AND hint_id = ? AND feedback IS DISTINCT FROM ? RETURNING playbook_id`,
+    params: [f.value, f.by, f.at, f.callSid, f.hintId, f.value],
+  }
+}
+
+export const HINT_EXISTS = 'SELECT 1 AS found FROM hints WHERE call_sid = ? AND hint_id = ?'
+export const FEEDBACK_OF_CALL = 'SELECT hint_id, feedback FROM hints WHERE call_sid = ? AND feedback IS NOT NULL'
+export const FEEDBACK_COUNTS = `SELECT playbook_id, SUM(CASE WHEN feedback = 'up' THEN 1 ELSE 0 END) AS up,
+  SUM(CASE WHEN feedback = 'down' THEN 1 ELSE 0 END) AS down
+  FROM hints WHERE feedback IS NOT NULL GROUP BY playbook_id ORDER BY COUNT(*) DESC, playbook_id`
 
 /**
  * The statements for a whole batch (one transaction): missing call rows first, in one INSERT;
@@ -252,7 +289,9 @@ export function matchesSql (d: Dialect, terms: readonly string[], sids: readonly
 export const CALL_BY_SID = `SELECT ${CALL_COLUMNS} ${CALL_FROM} WHERE c.call_sid = ?`
 export const CALLS_BY_CONTACT = `SELECT ${CALL_COLUMNS} ${CALL_FROM} WHERE c.contact_phone = ? ORDER BY c.created_at DESC, c.call_sid DESC LIMIT ?`
 export const UTTERANCES_OF_CALL = 'SELECT item_id, speaker, text, start_ms, end_ms, created_at FROM utterances WHERE call_sid = ? ORDER BY start_ms, id'
-export const HINTS_OF_CALL = 'SELECT hint_id, item_id, text, superseded, created_at FROM hints WHERE call_sid = ? ORDER BY created_at, id'
+// Empty text: feedback waiting for its hint (see feedbackUpsert), not a hint.
+export const HINTS_OF_CALL = `SELECT hint_id, item_id, text, superseded, created_at, playbook_id, feedback, feedback_by, feedback_at
+  FROM hints WHERE call_sid = ? AND text <> '' ORDER BY created_at, id`
 export const SUMMARY_OF_CALL = 'SELECT summary, intent, action_items, created_at FROM summaries WHERE call_sid = ?'
 export const CONTACT_BY_PHONE = 'SELECT phone, name, notes, created_at, updated_at FROM contacts WHERE phone = ?'
 const MESSAGE_COLUMNS = `id, message_sid, direction, contact_phone, from_number, to_number, body, num_media, status,

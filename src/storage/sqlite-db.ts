@@ -1,7 +1,7 @@
 /** The SQLite engine's synchronous core (node:sqlite, WAL). Runs inside the storage worker thread. */
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { SQLITE_MIGRATIONS, latestVersion, pending } from './migrations.ts'
-import type { CallbackQuery, CallbackTask, CallDetail, CallPage, CallQuery, Contact, ContactHistory, ContactPatch, Message, MigrationResult, PurgeResult, WriteOp } from './store.ts'
+import type { CallbackQuery, CallbackTask, CallDetail, CallPage, CallQuery, Contact, ContactHistory, ContactPatch, FeedbackResult, FeedbackValue, HintFeedback, Message, MigrationResult, PlaybookFeedback, PurgeResult, WriteOp } from './store.ts'
 import * as sql from './sql.ts'
 import * as map from './rows.ts'
 
@@ -129,6 +129,31 @@ export class SqliteDb {
 
   listCallbacks (q: CallbackQuery): CallbackTask[] {
     return this.#all(sql.LIST_CALLBACKS, sql.listCallbacksParams(q)).map(map.rowToCallback)
+  }
+
+  setHintFeedback (f: HintFeedback): FeedbackResult {
+    return this.#tx(() => {
+      let changed: Row[]
+      if (f.pending !== undefined) {
+        const [ensure, upsert] = sql.feedbackUpsert('sqlite', f, f.pending.playbookId) as [sql.Stmt, sql.Stmt]
+        this.#run(ensure.text, ensure.params)
+        changed = this.#all(upsert.text, upsert.params)
+      } else {
+        const s = sql.feedbackUpdate(f)
+        changed = this.#all(s.text, s.params)
+        if (changed.length === 0 && this.#all(sql.HINT_EXISTS, [f.callSid, f.hintId]).length === 0) return { status: 'not_found' }
+      }
+      const row = changed[0]
+      return row === undefined ? { status: 'unchanged' } : { status: 'changed', playbookId: row.playbook_id === null ? null : String(row.playbook_id) }
+    })
+  }
+
+  callFeedback (callSid: string): Record<string, FeedbackValue> {
+    return Object.fromEntries(this.#all(sql.FEEDBACK_OF_CALL, [callSid]).map((r) => [String(r.hint_id), r.feedback as FeedbackValue]))
+  }
+
+  feedbackCounts (): PlaybookFeedback[] {
+    return this.#all(sql.FEEDBACK_COUNTS, []).map(map.rowToFeedbackCount)
   }
 
   closeInterrupted (createdBefore: number, at: number): string[] {

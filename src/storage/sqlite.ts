@@ -3,7 +3,8 @@ import { Worker } from 'node:worker_threads'
 import { SqliteDb } from './sqlite-db.ts'
 import { StoreError, type Store } from './store.ts'
 
-type Method = 'migrate' | 'version' | 'write' | 'listCalls' | 'getCall' | 'contactHistory' | 'updateContact' | 'getMessage' | 'listCallbacks' | 'purge' | 'closeInterrupted'
+type Method = 'migrate' | 'version' | 'write' | 'listCalls' | 'getCall' | 'contactHistory' | 'updateContact' | 'getMessage' | 'listCallbacks' | 'purge' | 'closeInterrupted' |
+  'setHintFeedback' | 'callFeedback' | 'feedbackCounts'
 export interface Request {
   readonly id: number
   /** Which connection (one per store) and the file it opens on first use. */
@@ -54,6 +55,9 @@ export function createSqliteStore (opts: SqliteStoreOptions): Store {
     updateContact: (phone, patch, at) => call('updateContact', phone, patch, at),
     getMessage: (sid) => call('getMessage', sid),
     listCallbacks: (q) => call('listCallbacks', q),
+    setHintFeedback: (f) => call('setHintFeedback', f),
+    callFeedback: (sid) => call('callFeedback', sid),
+    feedbackCounts: () => call('feedbackCounts'),
     purge: (before) => call('purge', before),
     closeInterrupted: (createdBefore, at) => call('closeInterrupted', createdBefore, at),
     close: () => invoke.close(),

@@ -50,7 +50,40 @@ export interface Hint {
   readonly text: string
   readonly superseded: boolean
   readonly at: number
+  /** The playbook the hint was written from (`src/ai/playbook.ts` playbookId); null for hints stored before v3. */
+  readonly playbookId: string | null
+  /** 👍/👎 given on the dashboard; null when none (or cleared). */
+  readonly feedback: FeedbackValue | null
+  /** Who last set or cleared it (`session:<id>` or `bearer`) and when (ms since epoch). */
+  readonly feedbackBy: string | null
+  readonly feedbackAt: number | null
 }
+
+export type FeedbackValue = 'up' | 'down'
+
+/** One 👍/👎 (or `null`: cleared) on a hint. */
+export interface HintFeedback {
+  readonly callSid: string
+  readonly hintId: string
+  readonly value: FeedbackValue | null
+  readonly by: string
+  readonly at: number
+  /**
+   * Set when the hint is known from the live call feed but may not be stored yet (the recorder writes it
+   * shortly after hint.done, possibly on another instance): the feedback is stored on a placeholder row
+   * that the hint fills when it arrives. Without it, an unknown hint is `not_found`.
+   */
+  readonly pending?: { readonly playbookId: string | null }
+}
+
+/** `changed`: the stored value moved (a repeat of the same value is `unchanged`: feedback is idempotent). */
+export type FeedbackResult =
+  | { readonly status: 'not_found' }
+  | { readonly status: 'unchanged' }
+  | { readonly status: 'changed', readonly playbookId: string | null }
+
+/** Feedback given on the hints of one playbook (`playbookId` null: hints stored before playbooks were recorded). */
+export interface PlaybookFeedback { readonly playbookId: string | null, readonly up: number, readonly down: number }
 
 export interface Summary {
   readonly summary: string
@@ -138,7 +171,7 @@ export interface CallPatch {
 export type WriteOp =
   | { readonly op: 'call', readonly callSid: string, readonly at: number, readonly patch: CallPatch }
   | { readonly op: 'utterance', readonly callSid: string, readonly at: number, readonly itemId: string, readonly speaker: Speaker, readonly text: string, readonly startMs: number, readonly endMs: number }
-  | { readonly op: 'hint', readonly callSid: string, readonly at: number, readonly hintId: string, readonly itemId: string, readonly text: string, readonly superseded: boolean }
+  | { readonly op: 'hint', readonly callSid: string, readonly at: number, readonly hintId: string, readonly itemId: string, readonly text: string, readonly superseded: boolean, readonly playbookId?: string }
   | { readonly op: 'summary', readonly callSid: string, readonly at: number, readonly summary: string, readonly intent: string, readonly actionItems: readonly string[] }
   | {
     readonly op: 'message'
@@ -206,6 +239,12 @@ export interface Store {
   getMessage (sid: string): Promise<Message | undefined>
   /** Callback tasks, newest first. */
   listCallbacks (query: CallbackQuery): Promise<CallbackTask[]>
+  /** Sets or clears the feedback on a hint, in the shared database; see HintFeedback.pending for hints not stored yet. */
+  setHintFeedback (feedback: HintFeedback): Promise<FeedbackResult>
+  /** The feedback given on a call's hints, hintId → value (for the live dashboard after a reload). */
+  callFeedback (callSid: string): Promise<Record<string, FeedbackValue>>
+  /** 👍 and 👎 counts per playbook, most feedback first. */
+  feedbackCounts (): Promise<PlaybookFeedback[]>
   /**
    * Closes calls left open by a crash: every call created before `createdBefore` with no end gets
    * `ended_at = at` and, unless Twilio already gave a final status, status `interrupted` (a later

@@ -6,6 +6,7 @@ import { createCallEventBus, type CallEventBus } from '../../../src/call/bus.ts'
 import type { CallEvent } from '../../../src/call/events.ts'
 import { silentLogger, type Logger } from '../../../src/log.ts'
 import { FAKE_OPENAI_KEY, startFakeOpenAI, type FakeOpenAI, type ReplyScript } from '../../../fakes/openai-http.ts'
+import { opForEvent } from '../../../src/storage/call-ops.ts'
 import { ZERO_STATS } from '../../helpers.ts'
 import { until } from '../../until.ts'
 
@@ -35,7 +36,7 @@ t.test('buildHintRequest puts rules and playbook in instructions, the labelled t
 
 interface Rig { bus: CallEventBus, engine: HintEngine, fake: FakeOpenAI, events: CallEvent[], logs: Array<{ level: string, obj: object, msg?: string }> }
 
-async function rig (t: Test, reply: ReplyScript, opts: { timeoutMs?: number, defaultMode?: 'assist' | 'agent' } = {}): Promise<Rig> {
+async function rig (t: Test, reply: ReplyScript, opts: { timeoutMs?: number, defaultMode?: 'assist' | 'agent', playbook?: { text (): string, id (): string } } = {}): Promise<Rig> {
   const fake = await startFakeOpenAI({ reply })
   t.teardown(() => fake.close())
   const logs: Rig['logs'] = []
@@ -155,4 +156,17 @@ t.test('close() unsubscribes and aborts hints in flight', async (t) => {
   t.equal(r.engine.inFlight, 0)
   await r.fake.requests[0]!.finished
   t.equal(r.fake.requests[0]!.clientClosed, true)
+})
+
+t.test('hint.done names the playbook its request was built from, and the recorder stores it with the hint', async (t) => {
+  let version = 'pb:v1'
+  const r = await rig(t, () => ({ text: 'Offer the annual plan' }), { playbook: { text: () => 'PB', id: () => version } })
+  r.bus.publish(started('CApb'))
+  r.bus.publish(said('CApb', 'Is there a discount?', 'i1'))
+  const done = await seen(r.events, (e) => e.type === 'hint.done') as Extract<CallEvent, { type: 'hint.done' }>
+  t.match(done, { text: 'Offer the annual plan', playbookId: 'pb:v1' })
+  t.match(opForEvent(done), { op: 'hint', hintId: done.hintId, playbookId: 'pb:v1' })
+  version = 'pb:v2'
+  r.bus.publish(said('CApb', 'And for two years?', 'i2'))
+  t.match(await seen(r.events, (e) => e.type === 'hint.done' && e.itemId === 'i2'), { playbookId: 'pb:v2' }, 'an edited playbook is a new id')
 })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { readFile, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { DEFAULT_PLAYBOOK_FILE, FALLBACK_PLAYBOOK, loadPlaybook } from '../../../src/ai/playbook.ts'
+import { DEFAULT_PLAYBOOK_FILE, FALLBACK_PLAYBOOK, loadPlaybook, playbookId } from '../../../src/ai/playbook.ts'
 import { silentLogger, type Logger } from '../../../src/log.ts'
 
 function recorder (): { log: Logger, lines: Array<{ level: string, msg?: string }> } {
@@ -27,6 +27,15 @@ t.test('HINTS_PROMPT (inline) wins over the file', async (t) => {
   const pb = await loadPlaybook({ inline: '  Be brief.  ', file: '/nope/missing.md', log: silentLogger })
   t.equal(pb.text(), 'Be brief.')
   t.equal(pb.source, 'HINTS_PROMPT')
+  t.equal(pb.id(), playbookId('HINTS_PROMPT', 'Be brief.'))
+  t.match(pb.id(), /^HINTS_PROMPT:[0-9a-f]{12}$/)
+})
+
+t.test('playbookId names the source and the version of the text, in characters a metric label allows', async (t) => {
+  t.match(playbookId('/srv/app/my playbook.md', 'Sell fibre.'), /^my_playbook\.md:[0-9a-f]{12}$/, 'the file name, not its path')
+  t.not(playbookId('/a/pb.md', 'v1'), playbookId('/a/pb.md', 'v2'), 'an edit is a new id')
+  t.equal(playbookId('/a/pb.md', 'v1'), playbookId('/b/pb.md', 'v1'), 'stable for the same name and text')
+  t.match(playbookId('/a/missing.md', FALLBACK_PLAYBOOK), /^built-in:/)
 })
 
 t.test('a playbook file is re-read on refresh when it changed', async (t) => {
@@ -37,8 +46,11 @@ t.test('a playbook file is re-read on refresh when it changed', async (t) => {
   await writeFile(file, '# v2\nSell more fibre.')
   await utimes(file, new Date(), new Date(Date.now() + 5000))
   t.equal(pb.text(), '# v1\nSell fibre.', 'unchanged until refreshed')
+  const v1 = pb.id()
   await pb.refresh()
   t.equal(pb.text(), '# v2\nSell more fibre.')
+  t.not(pb.id(), v1, 'the id follows the text')
+  t.match(pb.id(), /^pb\.md:/)
 })
 
 t.test('a missing or empty file falls back with one clear log line; a long one is cut', async (t) => {

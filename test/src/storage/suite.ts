@@ -47,6 +47,7 @@ export function storeSuite (t: Test, engine: EngineUnderTest): void {
     t.same(results.map((r) => r.to), [LATEST, LATEST, LATEST])
     t.equal(results.filter((r) => r.from === 0).length, 1, 'exactly one instance applied the migrations')
     t.same(results.filter((r) => r.from !== 0).map((r) => r.from), [LATEST, LATEST], 'the others found them done')
+    t.equal(results.filter((r) => r.from === 0).length, 1, 'exactly one instance applied the migrations')
     const a = await db.open()
     await a.write([webhook('CA1', 1000), say('CA1', 'i1', 'hello there', 0)])
     t.equal((await a.listCalls({ limit: 10, terms: ['hello'] })).calls.length, 1, 'the schema works')
@@ -121,6 +122,42 @@ export function storeSuite (t: Test, engine: EngineUnderTest): void {
     t.equal(d?.call.summary, 'Customer wants a refund.')
     t.same((await store.listCalls({ limit: 5, terms: ['corrected'] })).calls.length, 1, 'the corrected text is what is indexed')
     t.same((await store.listCalls({ limit: 5, terms: ['first', 'second'] })).calls.length, 1, 'words may come from different utterances')
+  })
+
+  t.test('hint feedback: stored on the hint row with who and when, idempotent, counted per playbook', async (t) => {
+    const store = await fresh(t)
+    const hint = (hintId: string, at: number, playbookId?: string): WriteOp =>
+      ({ op: 'hint', callSid: 'CA1', at, hintId, itemId: `i_${hintId}`, text: `advice ${hintId}`, superseded: false, ...(playbookId !== undefined ? { playbookId } : {}) })
+    await store.write([webhook('CA1', 1), hint('h1', 10, 'pb:aaa'), hint('h2', 20, 'pb:aaa'), hint('h3', 30, 'pb:bbb')])
+    const give = (hintId: string, value: 'up' | 'down' | null, at: number, by = 'session:s1') => store.setHintFeedback({ callSid: 'CA1', hintId, value, by, at })
+
+    t.same(await give('h1', 'up', 100), { status: 'changed', playbookId: 'pb:aaa' })
+    t.same(await give('h1', 'up', 101, 'bearer'), { status: 'unchanged' }, 'the same value again changes nothing')
+    t.same(await give('h2', 'down', 102), { status: 'changed', playbookId: 'pb:aaa' })
+    t.same(await give('h3', 'up', 103), { status: 'changed', playbookId: 'pb:bbb' })
+    t.same(await give('nope', 'up', 104), { status: 'not_found' }, 'an unknown hint is refused, not created')
+    t.same(await store.setHintFeedback({ callSid: 'CAnope', hintId: 'h1', value: 'up', by: 'bearer', at: 104 }), { status: 'not_found' })
+    t.match((await store.getCall('CA1'))?.hints.find((h) => h.hintId === 'h1'), { feedback: 'up', feedbackBy: 'session:s1', feedbackAt: 100, playbookId: 'pb:aaa' })
+    t.same(await store.callFeedback('CA1'), { h1: 'up', h2: 'down', h3: 'up' })
+    t.same(await store.feedbackCounts(), [{ playbookId: 'pb:aaa', up: 1, down: 1 }, { playbookId: 'pb:bbb', up: 1, down: 0 }])
+
+    t.same(await give('h2', null, 105, 'bearer'), { status: 'changed', playbookId: 'pb:aaa' }, 'cleared')
+    t.match((await store.getCall('CA1'))?.hints.find((h) => h.hintId === 'h2'), { feedback: null, feedbackBy: 'bearer', feedbackAt: 105 })
+    t.same(await store.feedbackCounts(), [{ playbookId: 'pb:aaa', up: 1, down: 0 }, { playbookId: 'pb:bbb', up: 1, down: 0 }])
+    await store.write([hint('h1', 10, 'pb:aaa')])
+    t.equal((await store.getCall('CA1'))?.hints.find((h) => h.hintId === 'h1')?.feedback, 'up', 'the recorder writing the hint again keeps its feedback')
+  })
+
+  t.test('feedback that arrives before its hint is stored is kept, and the hint fills the row in', async (t) => {
+    const store = await fresh(t)
+    const early = { callSid: 'CA9', hintId: 'h1', value: 'down', by: 'session:s1', at: 500, pending: { playbookId: 'pb:ccc' } } as const
+    t.same(await store.setHintFeedback(early), { status: 'changed', playbookId: 'pb:ccc' }, 'stored though neither the call nor the hint is')
+    t.same(await store.setHintFeedback(early), { status: 'unchanged' }, 'idempotent on the placeholder too')
+    t.same((await store.getCall('CA9'))?.hints, [], 'a placeholder is not listed as a hint')
+    t.same(await store.feedbackCounts(), [{ playbookId: 'pb:ccc', up: 0, down: 1 }], 'but it is counted')
+    await store.write([{ op: 'hint', callSid: 'CA9', at: 400, hintId: 'h1', itemId: 'i1', text: 'Offer a callback', superseded: false, playbookId: 'pb:ccc' }])
+    t.same((await store.getCall('CA9'))?.hints, [{ hintId: 'h1', itemId: 'i1', text: 'Offer a callback', superseded: false, at: 400, playbookId: 'pb:ccc', feedback: 'down', feedbackBy: 'session:s1', feedbackAt: 500 }])
+    t.same(await store.setHintFeedback({ ...early, value: 'up', at: 600, pending: { playbookId: 'pb:other' } }), { status: 'changed', playbookId: 'pb:ccc' }, 'the stored playbook wins')
   })
 
   t.test('one batch with repeats and hundreds of ops gives what applying them one by one gives', async (t) => {
