@@ -62,6 +62,18 @@ export interface CallStatusEvent extends Base {
   /** Twilio CallStatus: queued, ringing, in-progress, completed, busy, failed, no-answer, canceled. */
   readonly status: string
   readonly duration?: number
+  /** Which way the call goes, when Twilio said (`Direction`): `outbound` for a click-to-call's first leg. */
+  readonly direction?: Direction
+}
+/**
+ * Progress of the leg a call dials (`<Dial><Number statusCallback>`): the operator on an inbound assist call, the
+ * number asked for on a click-to-call. `callSid` is the parent call; `status` is Twilio's CallStatus of the child leg.
+ */
+export interface CallDialEvent extends Base {
+  readonly type: 'call.dial'
+  readonly childSid: string
+  /** initiated, ringing, in-progress (answered), completed, busy, no-answer, failed, canceled. */
+  readonly status: string
 }
 export interface CallStatsEvent extends Base {
   readonly type: 'call.stats'
@@ -139,7 +151,7 @@ export type StreamOutcome = 'hangup' | 'transfer' | 'fallback'
 export interface StreamOutcomeEvent extends Base { readonly type: 'stream.outcome', readonly outcome: StreamOutcome }
 
 export type CallEvent =
-  | CallWebhookEvent | CallStartedEvent | CallStatusEvent | CallStatsEvent | CallLevelsEvent
+  | CallWebhookEvent | CallStartedEvent | CallStatusEvent | CallDialEvent | CallStatsEvent | CallLevelsEvent
   | CallDtmfEvent | CallMarkEvent | CallStoppedEvent | TranscriptEvent | HintDeltaEvent | HintDoneEvent
   | AgentStateEvent | AiStatusEvent | CallMetricEvent | SummaryEvent | CallErrorEvent
   | StreamOutcomeEvent
