@@ -92,6 +92,11 @@ export interface CallLevelsEvent extends Base {
    * Optional: events from producers that predate it carry none.
    */
   readonly sentMs?: number
+  /**
+   * 0..1 loudness of the audio we send back (the agent's voice) playing now, measured on what we send (at most once
+   * per 200 ms of audio); 0 while nothing plays. Only on bidirectional streams.
+   */
+  readonly sent?: number
 }
 export interface CallDtmfEvent extends Base { readonly type: 'call.dtmf', readonly digit: string }
 export interface CallMarkEvent extends Base { readonly type: 'call.mark', readonly name: string }

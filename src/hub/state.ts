@@ -105,7 +105,8 @@ export class HubState {
         if (c.phase === 'ended') return
         const inboundIsRemote = speakerForTrack(c.direction ?? 'inbound', 'inbound') === 'remote'
         c.levels.remote = round2(inboundIsRemote ? e.inbound : e.outbound)
-        c.levels.local = round2(inboundIsRemote ? e.outbound : e.inbound)
+        // The agent's voice is no Twilio track: its meter follows the measured loudness of the audio sent for it.
+        c.levels.local = round2(c.mode === 'agent' && e.sent !== undefined ? e.sent : inboundIsRemote ? e.outbound : e.inbound)
         // The agent's talk time is the audio sent for it (its transcript's times say when text arrived, not how long it spoke).
         if (isTalkMs(e.sentMs)) c.talkMs.agent = Math.round(e.sentMs)
         return out({ type: 'audio.levels', seq: ++this.#seq, at: e.at, callSid: sid, remote: c.levels.remote, local: c.levels.local, talkMs: { ...c.talkMs } })

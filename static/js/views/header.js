@@ -60,11 +60,8 @@ export function createHeader () {
       el.mLocal.style.setProperty('--level', String(call.levels.local))
       setAttr(el.mRemoteMeter, 'aria-valuenow', String(percent(call.levels.remote)))
       setAttr(el.mLocalMeter, 'aria-valuenow', String(percent(call.levels.local)))
-      // Agent mode streams only the caller's track; the agent's meter follows its speaking state instead.
-      const speaking = call.mode === 'agent' && call.agentState === 'speaking'
-      el.mLocal.dataset.speaking = String(speaking)
-      if (call.mode === 'agent') setAttr(el.mLocalMeter, 'aria-valuetext', speaking ? 'Speaking' : 'Not speaking')
-      else el.mLocalMeter.removeAttribute('aria-valuetext')
+      // The agent's meter is measured too (on the audio sent for it, src/call/sent-level.ts); only its color differs.
+      el.mLocal.dataset.party = call.mode === 'agent' ? 'agent' : 'operator'
       // The agent's talk time grows with the audio sent for it, which audio.levels carries.
       this.talk(call)
     },

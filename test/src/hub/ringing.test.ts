@@ -111,3 +111,14 @@ t.test('one duration clock: a call with media ends at end − startedAt, whateve
   const stopped = run([started(1000, 'inbound'), { type: 'call.stopped', callSid: SID, at: 61_000, streamSid: 'MZ1', reason: 'stop', durationMs: 60_000, stats }])
   t.equal(stopped.state.view(SID)?.durationMs, 60_000)
 })
+
+t.test("agent calls: the agent's meter is the measured loudness of the audio sent for it", async (t) => {
+  const state = new HubState()
+  const at = 1000
+  state.apply({ type: 'call.started', callSid: SID, at, streamSid: 'MZ1', mode: 'agent', direction: 'inbound', from: '+14155550123', to: '+15550002222', tracks: ['inbound'], bidirectional: true, startedAt: at }, () => {})
+  state.apply({ type: 'call.levels', callSid: SID, at: at + 200, inbound: 0.1, outbound: 0, sent: 0.734 }, () => {})
+  t.same(state.view(SID)?.levels, { remote: 0.1, local: 0.73 })
+  // A producer that predates `sent` keeps the old reading (the outbound track, 0 on <Connect>).
+  state.apply({ type: 'call.levels', callSid: SID, at: at + 400, inbound: 0.2, outbound: 0 }, () => {})
+  t.same(state.view(SID)?.levels, { remote: 0.2, local: 0 })
+})
