@@ -1,7 +1,7 @@
 /** The selected call's header: who, kind, ticking duration, phase, AI and agent state, meters, talk ratio. */
 import { byId, setText } from '../dom.js'
-import { AGENT_LABELS, aiLabel, callKind, endLabel, formatPhone, speakerLabel } from '../format.js'
-import { durationText } from './calls.js'
+import { AGENT_LABELS, aiLabel, callKind, formatPhone, speakerLabel } from '../format.js'
+import { durationText, phaseOf, statusLabel } from './calls.js'
 
 export function createHeader () {
   const el = {
@@ -29,8 +29,8 @@ export function createHeader () {
       setText(el.remote, formatPhone(call.remote, ctx.masked))
       setText(el.kind, callKind(call))
       this.tick(call, ctx.now)
-      el.phase.dataset.phase = call.phase
-      setText(el.phase, call.phase === 'ended' ? endLabel(call.endReason) : call.phase === 'ringing' ? 'Ringing' : 'Live')
+      el.phase.dataset.phase = phaseOf(call)
+      setText(el.phase, statusLabel(call, { masked: ctx.masked }))
       el.ai.dataset.ai = call.aiStatus ?? (call.aiEnabled === false ? 'off' : 'pending')
       setText(el.ai, aiLabel(call))
       el.ai.title = call.aiDetail ?? ''
