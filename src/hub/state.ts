@@ -267,6 +267,8 @@ export class HubState {
     insertLine(c.lines, line)
     c.lineById.set(e.itemId, line)
     if (final && e.speaker !== 'agent') addTalk(c.talkMs, e.speaker, e.endMs - e.startMs)
+    // Whoever was being rung is talking: they answered, even if the dialled leg's callback never came (or is late).
+    if (final && c.ringing !== null && c.ringing === e.speaker && e.text.trim() !== '') this.#update(c, e.at, { ringing: null }, out)
     if (c.lines.length > this.#maxLines) {
       const dropped = c.lines.shift() as UiLine
       c.lineById.delete(dropped.itemId)

@@ -77,6 +77,11 @@ export function scriptedCall (o: ScriptOptions): CallEvent[] {
   ev.push({ type: 'call.webhook', callSid, at: t0, mode, direction, from, to, ai: true })
   ev.push({ type: 'call.started', callSid, at: startedAt, streamSid: `MZ${callSid.slice(2)}`, mode, direction, from, to, tracks: mode === 'agent' ? ['inbound'] : ['inbound', 'outbound'], bidirectional: mode === 'agent', startedAt })
   ev.push({ type: 'ai.status', callSid, at: startedAt + 50, status: 'ready' })
+  // Assist: the <Dial>led leg (the operator, or the number on click-to-call) rings, then answers (/twilio/dial-status).
+  if (mode === 'assist') {
+    ev.push({ type: 'call.dial', callSid, at: startedAt + 60, childSid: `${callSid}d`, status: 'ringing' })
+    ev.push({ type: 'call.dial', callSid, at: startedAt + 300, childSid: `${callSid}d`, status: 'in-progress' })
+  }
   for (let i = 0; i < (o.turns ?? 2); i++) {
     const itemId = `item_r${i}`
     if (mode === 'agent') ev.push({ type: 'agent.state', callSid, at: at(), state: 'listening' })

@@ -122,3 +122,23 @@ t.test("agent calls: the agent's meter is the measured loudness of the audio sen
   state.apply({ type: 'call.levels', callSid: SID, at: at + 400, inbound: 0.2, outbound: 0 }, () => {})
   t.same(state.view(SID)?.levels, { remote: 0.2, local: 0 })
 })
+
+t.test('a final line from the party being rung clears the ringing even without the dial callback', async (t) => {
+  const line = (itemId: string, speaker: 'remote' | 'operator', text: string): CallEvent => ({ type: 'transcript.final', callSid: SID, at: 2000, itemId, speaker, text, startMs: 0, endMs: 900 })
+  const inbound = run([
+    { type: 'call.webhook', callSid: SID, at: 900, mode: 'assist', direction: 'inbound', from: '+14155550123', to: '+15550002222', ai: true },
+    started(1000, 'inbound'),
+    line('r1', 'remote', 'Hello? Anyone there?'),
+    line('o0', 'operator', ' '),
+    line('o1', 'operator', 'Hi, this is Sam.'),
+  ])
+  t.same(inbound.steps.map((s) => s?.ringing), ['operator', 'operator', 'operator', 'operator', null], 'the caller talking changes nothing; you talking means you answered')
+  t.same(JSON.parse(JSON.stringify(inbound.store.calls.get(SID))), JSON.parse(JSON.stringify(inbound.state.view(SID))))
+  const outbound = run([
+    { type: 'call.webhook', callSid: SID, at: 900, mode: 'assist', direction: 'outbound', from: '+15550002222', to: '+14155550123', ai: true },
+    started(1000),
+    line('o1', 'operator', 'Come on, pick up.'),
+    line('r1', 'remote', 'Hello?'),
+  ])
+  t.same(outbound.steps.map((s) => s?.ringing), ['remote', 'remote', 'remote', null])
+})
