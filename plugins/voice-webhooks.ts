@@ -8,7 +8,7 @@ import type { CallEvent } from '../src/call/events.ts'
 import { connectActionTwiml, StreamOutcomes } from '../src/call/stream-outcome.ts'
 import { TWILIO_PATHS } from '../src/routes.ts'
 import { isStreamCallSid } from '../src/twilio/stream-token.ts'
-import { CallStatusParams, StreamStatusParams, VoiceCallParams } from '../src/twilio/webhook-params.ts'
+import { CallStatusParams, DialStatusParams, StreamStatusParams, VoiceCallParams } from '../src/twilio/webhook-params.ts'
 
 /** `to`: the number click-to-call dials once the operator answers (src/call/click-to-call.ts writes it). */
 const OutboundQuery = Type.Object({ to: Type.Optional(Type.String()) })
@@ -52,8 +52,16 @@ const voiceWebhooks: FastifyPluginAsyncTypebox = async (app) => {
     const { body } = req
     if (body.CallSid !== undefined && body.CallStatus !== undefined) {
       const duration = body.CallDuration === undefined ? undefined : Number(body.CallDuration)
-      bus.publish({ type: 'call.status', callSid: body.CallSid, at: app.now(), status: body.CallStatus, ...(duration !== undefined && Number.isFinite(duration) ? { duration } : {}) })
+      const direction = body.Direction === 'inbound' ? 'inbound' as const : body.Direction?.startsWith('outbound') === true ? 'outbound' as const : undefined
+      bus.publish({ type: 'call.status', callSid: body.CallSid, at: app.now(), status: body.CallStatus, ...(duration !== undefined && Number.isFinite(duration) ? { duration } : {}), ...(direction !== undefined ? { direction } : {}) })
     }
+    return reply.code(204).send()
+  })
+
+  // The dialled leg's progress (<Number statusCallback>): who is ringing, and when they answer. Told about its parent call.
+  app.post(TWILIO_PATHS.dialStatus, { preValidation: verify, schema: { body: DialStatusParams } }, async (req, reply) => {
+    const { body } = req
+    bus.publish({ type: 'call.dial', callSid: body.ParentCallSid, at: app.now(), childSid: body.CallSid, status: body.CallStatus })
     return reply.code(204).send()
   })
 

@@ -17,6 +17,8 @@ export const TWILIO_PATHS = {
   inbound: '/twilio/inbound',
   outbound: '/twilio/outbound',
   callStatus: '/twilio/call-status',
+  /** `<Dial><Number statusCallback>`: progress of the leg a call dials (the operator, or the number on click-to-call). */
+  dialStatus: '/twilio/dial-status',
   streamStatus: '/twilio/stream-status',
   /** `<Connect action>` of an agent call: Twilio asks what next once the stream has ended. */
   connectAction: '/twilio/connect-action',

@@ -28,8 +28,12 @@ function target (config: AnswerConfig): AgentTarget {
     streamUrl: mediaStreamUrl(config.publicBaseUrl),
     statusCallback: publicUrl(config.publicBaseUrl, TWILIO_PATHS.streamStatus),
     connectAction: publicUrl(config.publicBaseUrl, TWILIO_PATHS.connectAction),
+    dialStatus: dialStatusUrl(config),
   }
 }
+
+/** Where the dialled leg reports its progress (the dashboard's "Ringing your phone" / "Calling …"). */
+const dialStatusUrl = (config: AnswerConfig): string => publicUrl(config.publicBaseUrl, TWILIO_PATHS.dialStatus)
 
 /** TwiML for an inbound call to our number (POST /twilio/inbound). */
 export function answerInbound (config: AnswerConfig, admission: Admission, from: string, to: string, mint?: MintStreamToken): Answer {
@@ -48,7 +52,7 @@ export function answerInbound (config: AnswerConfig, admission: Admission, from:
         problem: `call refused (${admission.reason}) and OPERATOR_PHONE is not set to take it without AI`,
       }
     }
-    return { twiml: noAiTwiml(mode, operatorPhone), call: { ...params, ai: false } }
+    return { twiml: noAiTwiml(mode, operatorPhone, undefined, dialStatusUrl(config)), call: { ...params, ai: false } }
   }
   const twiml = mode === 'assist'
     ? assistTwiml(target(config), signed(params, 'start', mint), operatorPhone as string)
@@ -69,6 +73,6 @@ export function answerOutbound (config: AnswerConfig, admission: Admission, to: 
   }
   const callerId = config.twilioPhoneNumber
   const params: StreamParams = { direction: 'outbound', from: callerId ?? from, to, mode: 'assist' }
-  if (!admission.ai) return { twiml: noAiTwiml('assist', to, callerId), call: { ...params, ai: false } }
+  if (!admission.ai) return { twiml: noAiTwiml('assist', to, callerId, dialStatusUrl(config)), call: { ...params, ai: false } }
   return { twiml: assistTwiml(target(config), signed(params, 'start', mint), to, callerId, 'Connecting your call.'), call: { ...params, ai: true } }
 }

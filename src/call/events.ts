@@ -62,6 +62,18 @@ export interface CallStatusEvent extends Base {
   /** Twilio CallStatus: queued, ringing, in-progress, completed, busy, failed, no-answer, canceled. */
   readonly status: string
   readonly duration?: number
+  /** Which way the call goes, when Twilio said (`Direction`): `outbound` for a click-to-call's first leg. */
+  readonly direction?: Direction
+}
+/**
+ * Progress of the leg a call dials (`<Dial><Number statusCallback>`): the operator on an inbound assist call, the
+ * number asked for on a click-to-call. `callSid` is the parent call; `status` is Twilio's CallStatus of the child leg.
+ */
+export interface CallDialEvent extends Base {
+  readonly type: 'call.dial'
+  readonly childSid: string
+  /** initiated, ringing, in-progress (answered), completed, busy, no-answer, failed, canceled. */
+  readonly status: string
 }
 export interface CallStatsEvent extends Base {
   readonly type: 'call.stats'
@@ -80,6 +92,11 @@ export interface CallLevelsEvent extends Base {
    * Optional: events from producers that predate it carry none.
    */
   readonly sentMs?: number
+  /**
+   * 0..1 loudness of the audio we send back (the agent's voice) playing now, measured on what we send (at most once
+   * per 200 ms of audio); 0 while nothing plays. Only on bidirectional streams.
+   */
+  readonly sent?: number
 }
 export interface CallDtmfEvent extends Base { readonly type: 'call.dtmf', readonly digit: string }
 export interface CallMarkEvent extends Base { readonly type: 'call.mark', readonly name: string }
@@ -180,7 +197,7 @@ export interface CallbackRequestedEvent extends Base {
 }
 
 export type CallEvent =
-  | CallWebhookEvent | CallStartedEvent | CallStatusEvent | CallStatsEvent | CallLevelsEvent
+  | CallWebhookEvent | CallStartedEvent | CallStatusEvent | CallDialEvent | CallStatsEvent | CallLevelsEvent
   | CallDtmfEvent | CallMarkEvent | CallStoppedEvent | TranscriptEvent | HintDeltaEvent | HintDoneEvent
   | AgentStateEvent | AiStatusEvent | CallMetricEvent | SummaryEvent | CallErrorEvent
   | StreamOutcomeEvent | CallHandoffEvent | CallControlEvent | CallbackRequestedEvent

@@ -6,6 +6,7 @@ import type { CallEventBus } from './bus.ts'
 import type { Direction, MediaStats, Track } from './events.ts'
 import { base64ByteLength, createTwilioEncoder, decodeTwilioMessage, TWILIO_MEDIA_FORMAT, type StartMessage } from '../twilio/codec.ts'
 import { mulawLevel } from '../audio/mulaw.ts'
+import { SentLevels } from './sent-level.ts'
 
 /** How a session talks back to its socket; the plugin adapts a `ws` WebSocket to it. */
 export interface Transport {
@@ -111,6 +112,8 @@ export class MediaSession {
   #sentMs = 0
   /** Wall-clock time at which the audio sent so far has finished playing, assuming Twilio plays it back to back. */
   #sentPlaysUntil = 0
+  /** How loud the audio we send is as it plays (the agent's meter). */
+  #sentLevels = new SentLevels()
   #nextStatsAt = STATS_INTERVAL_MS
   /** The longest a media frame spent in onText since the last stats publish (ms). */
   #addedMaxMs = 0
@@ -234,7 +237,7 @@ export class MediaSession {
       sendMedia: (payload: string) => {
         if (!send(encoder.media(payload))) return false
         stats.framesOut++
-        this.#sent(base64ByteLength(payload) >>> 3)
+        this.#sent(payload, base64ByteLength(payload) >>> 3)
         return true
       },
       sendMark: (name: string) => send(encoder.mark(name)),
@@ -318,6 +321,7 @@ export class MediaSession {
 
   #publishLevels (track: Track, timestamp: number): void {
     const call = this.#call as LiveCall
+    const now = this.#deps.now()
     const other: Track = track === 'inbound' ? 'outbound' : 'inbound'
     // The other track's last measure stands until its next frame; a track that went quiet (no frames) reads 0.
     if (this.#lastTs[other] + LEVEL_INTERVAL_MS < timestamp) this.#levels[other] = 0
@@ -325,10 +329,12 @@ export class MediaSession {
     this.#deps.bus.publish({
       type: 'call.levels',
       callSid: call.callSid,
-      at: this.#deps.now(),
+      at: now,
       inbound: this.#levels.inbound,
       outbound: this.#levels.outbound,
       sentMs: Math.round(this.#sentMs),
+      // Only a bidirectional stream (agent) sends audio back.
+      ...(call.bidirectional ? { sent: this.#sentLevels.at(now) } : {}),
     })
   }
 
@@ -337,9 +343,10 @@ export class MediaSession {
    * ahead of playback while a response streams in faster than real time. A `clear` (barge-in) drops what has not
    * played yet; that part is estimated by the wall clock (Twilio plays sent audio back to back) and taken off again.
    */
-  #sent (ms: number): void {
-    const now = this.#deps.now()
-    this.#sentPlaysUntil = Math.max(this.#sentPlaysUntil, now) + ms
+  #sent (payload: string, ms: number): void {
+    const playAt = Math.max(this.#sentPlaysUntil, this.#deps.now())
+    this.#sentLevels.sent(payload, playAt, ms)
+    this.#sentPlaysUntil = playAt + ms
     this.#sentMs += ms
   }
 
@@ -347,6 +354,7 @@ export class MediaSession {
     const now = this.#deps.now()
     if (this.#sentPlaysUntil > now) this.#sentMs = Math.max(0, this.#sentMs - (this.#sentPlaysUntil - now))
     this.#sentPlaysUntil = now
+    this.#sentLevels.cleared(now)
   }
 
   /** The stream is not authorised: one warning, counted, closed 1008 before it becomes a call. */

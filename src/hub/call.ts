@@ -1,6 +1,6 @@
 /** One call's record inside the hub: the mutable state behind a UiCall, and its plain copy. */
 import type { CallEvent } from '../call/events.ts'
-import type { TalkMs, UiCall, UiCallInfo, UiError, UiHint, UiLine, UiSummary } from './schema.ts'
+import type { RingingParty, TalkMs, UiCall, UiCallInfo, UiError, UiHint, UiLine, UiSummary } from './schema.ts'
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
@@ -35,6 +35,8 @@ export function newCall (e: CallEvent): CallState {
     remote: '',
     phase: e.type === 'call.webhook' || e.type === 'call.status' ? 'ringing' : 'live',
     twilioStatus: null,
+    ringing: null,
+    dialStatus: null,
     aiEnabled: null,
     aiStatus: null,
     aiDetail: null,
@@ -61,11 +63,27 @@ export function newCall (e: CallEvent): CallState {
   if (e.type === 'call.started') {
     Object.assign(c, { streamSid: e.streamSid, direction: e.direction, mode: e.mode, from: e.from, to: e.to, remote: remoteOf(e.direction, e.from, e.to), startedAt: e.startedAt })
   } else if (e.type === 'call.webhook') {
-    Object.assign(c, { direction: e.direction, mode: e.mode, from: e.from, to: e.to, remote: remoteOf(e.direction, e.from, e.to), aiEnabled: e.ai, aiStatus: e.ai ? null : 'off' })
+    Object.assign(c, { direction: e.direction, mode: e.mode, from: e.from, to: e.to, remote: remoteOf(e.direction, e.from, e.to), aiEnabled: e.ai, aiStatus: e.ai ? null : 'off', ringing: dialledParty(e) })
   } else if (e.type === 'call.status') {
     c.twilioStatus = e.status
+    if (e.direction !== undefined) c.direction = e.direction
+    if (e.direction === 'outbound' && isPreAnswer(e.status)) c.ringing = 'operator'
   }
   return c
+}
+
+/** Twilio call statuses before anyone answered. */
+export function isPreAnswer (status: string): boolean {
+  return status === 'queued' || status === 'initiated' || status === 'ringing'
+}
+
+/**
+ * Who a webhook's answer rings: assist (and any call without AI) `<Dial>`s a number right after the stream starts: the
+ * operator on an inbound call, the number asked for on a click-to-call (whose operator has just answered).
+ */
+export function dialledParty (e: { direction: 'inbound' | 'outbound', mode: string, ai: boolean }): RingingParty | null {
+  if (e.mode !== 'assist' && e.ai) return null
+  return e.direction === 'outbound' ? 'remote' : 'operator'
 }
 
 /** A record rebuilt from a UiCall (a peer's snapshot). */
@@ -73,6 +91,9 @@ export function fromView (v: UiCall, at: number): CallState {
   const hints = v.hints.map((h) => ({ ...h }))
   return {
     ...v,
+    // A peer on an older version sends neither.
+    ringing: v.ringing ?? null,
+    dialStatus: v.dialStatus ?? null,
     levels: { ...v.levels },
     talkMs: { ...v.talkMs },
     lines: [...v.lines],

@@ -11,6 +11,13 @@ export const UI_SCHEMA_VERSION = 1
 /** ringing: we know of the call but no media yet · live: media flowing · ended: over, still readable. */
 export type CallPhase = 'ringing' | 'live' | 'ended'
 
+/**
+ * Whose phone is ringing while a call waits for an answer (a sub-state of `ringing` and `live`): `operator` = yours
+ * (a click-to-call before you pick up; an inbound assist call before you answer), `remote` = the other party's (a
+ * click-to-call once you answered, while the number rings). null: nobody is being rung.
+ */
+export type RingingParty = 'operator' | 'remote'
+
 export interface UiLine {
   readonly itemId: string
   readonly speaker: Speaker
@@ -72,6 +79,10 @@ export interface UiCallInfo {
   readonly phase: CallPhase
   /** Twilio's CallStatus, when a status callback told us. */
   readonly twilioStatus: string | null
+  /** Whose phone is ringing now, if anyone's (additive to v1: absent from older servers). */
+  readonly ringing: RingingParty | null
+  /** The last CallStatus of the leg this call dialled (`<Dial><Number>`): ringing, in-progress, busy, no-answer… */
+  readonly dialStatus: string | null
   /** false when the webhook answered without AI (draining, over capacity). */
   readonly aiEnabled: boolean | null
   readonly aiStatus: AiStatus | null

@@ -4,7 +4,7 @@ import { isTerminalCallStatus } from '../call/statuses.ts'
 import { StreamContinuations } from '../call/continuation.ts'
 import { BoundedSet } from '../util/bounded.ts'
 import type { TalkMs, UiCall, UiCallInfo, UiEvent, UiHint, UiLine } from './schema.ts'
-import { fromView, newCall, remoteOf, toView, type CallState, type Mutable } from './call.ts'
+import { dialledParty, fromView, isPreAnswer, newCall, remoteOf, toView, type CallState, type Mutable } from './call.ts'
 
 export interface StateOptions {
   /** Ended calls kept for late joiners (oldest evicted first). */
@@ -68,7 +68,17 @@ export class HubState {
     }
     switch (e.type) {
       case 'call.webhook':
-        return this.#update(c, e.at, { mode: e.mode, direction: e.direction, from: e.from, to: e.to, remote: remoteOf(e.direction, e.from, e.to), aiEnabled: e.ai, ...(e.ai ? {} : { aiStatus: 'off' as const }) }, out)
+        return this.#update(c, e.at, {
+          mode: e.mode,
+          direction: e.direction,
+          from: e.from,
+          to: e.to,
+          remote: remoteOf(e.direction, e.from, e.to),
+          aiEnabled: e.ai,
+          ...(e.ai ? {} : { aiStatus: 'off' as const }),
+          // The answer dials someone now; unless that leg already reported an answer (or its end).
+          ...(c.phase !== 'ended' && (c.dialStatus === null || isPreAnswer(c.dialStatus)) ? { ringing: dialledParty(e) } : {}),
+        }, out)
       case 'call.started':
         return this.#update(c, e.at, {
           phase: 'live',
@@ -84,9 +94,13 @@ export class HubState {
           remote: remoteOf(e.direction, e.from || c.from, e.to || c.to),
         }, out)
       case 'call.status':
-        this.#update(c, e.at, { twilioStatus: e.status }, out)
+        this.#update(c, e.at, { twilioStatus: e.status, ...this.#firstLeg(c, e) }, out)
         if (isTerminalCallStatus(e.status)) this.#end(c, e.at, e.status, e.duration === undefined ? undefined : e.duration * 1000, out)
         return
+      case 'call.dial':
+        if (c.phase === 'ended') return
+        // Ringing until the dialled leg answers or ends; whose phone it is follows from which way the call goes.
+        return this.#update(c, e.at, { dialStatus: e.status, ringing: isPreAnswer(e.status) ? (c.direction === 'outbound' ? 'remote' : 'operator') : null }, out)
       case 'call.stopped':
         // Levels are not kept in a peer's replayable history; the stop's stats still bring the agent's talk time.
         if (isTalkMs(e.stats.sentMs)) c.talkMs.agent = Math.round(e.stats.sentMs)
@@ -112,7 +126,8 @@ export class HubState {
         if (c.phase === 'ended') return
         const inboundIsRemote = speakerForTrack(c.direction ?? 'inbound', 'inbound') === 'remote'
         c.levels.remote = round2(inboundIsRemote ? e.inbound : e.outbound)
-        c.levels.local = round2(inboundIsRemote ? e.outbound : e.inbound)
+        // The agent's voice is no Twilio track: its meter follows the measured loudness of the audio sent for it.
+        c.levels.local = round2(c.mode === 'agent' && e.sent !== undefined ? e.sent : inboundIsRemote ? e.outbound : e.inbound)
         // The agent's talk time is the audio sent for it (its transcript's times say when text arrived, not how long it spoke).
         if (isTalkMs(e.sentMs)) c.talkMs.agent = Math.round(e.sentMs)
         return out({ type: 'audio.levels', seq: ++this.#seq, at: e.at, callSid: sid, remote: c.levels.remote, local: c.levels.local, talkMs: { ...c.talkMs } })
@@ -209,10 +224,21 @@ export class HubState {
     }
   }
 
+  /**
+   * A click-to-call's first leg rings the operator (Twilio: Direction outbound-api) until they answer; then the
+   * webhook's `<Dial>` rings the number (`call.webhook`, `call.dial`). Inbound calls are left to the dial leg.
+   */
+  #firstLeg (c: CallState, e: Extract<CallEvent, { type: 'call.status' }>): Partial<UiCallInfo> {
+    const outbound = (e.direction ?? c.direction) === 'outbound'
+    if (!outbound || c.phase === 'ended') return {}
+    if (isPreAnswer(e.status)) return c.mode === null ? { direction: 'outbound', ringing: 'operator' } : {}
+    return c.ringing === 'operator' ? { ringing: null } : {}
+  }
+
   #create (e: CallEvent): CallState | undefined {
     // A bare `call.status` for a call we never saw is still shown (a busy click-to-call should say so);
-    // a stop for one we never saw has nothing to show.
-    if (e.type === 'call.stopped') return undefined
+    // a stop or a dialled leg's progress for one we never saw has nothing to show.
+    if (e.type === 'call.stopped' || e.type === 'call.dial') return undefined
     const c = newCall(e)
     this.#calls.set(e.callSid, c)
     return c
@@ -232,8 +258,10 @@ export class HubState {
 
   #end (c: CallState, at: number, reason: string, durationMs: number | undefined, out: (ev: UiEvent) => void): void {
     if (c.phase === 'ended') return
-    const duration = durationMs ?? (c.startedAt === null ? 0 : Math.max(0, at - c.startedAt))
-    Object.assign(c, { phase: 'ended', endedAt: at, durationMs: duration, endReason: reason, agentState: null, levels: { remote: 0, local: 0 } })
+    // One clock for the live tick and the final figure: from the stream's start (startedAt) to the end, as the
+    // dashboard counted it; Twilio's CallDuration (whole seconds, ringing included) only when no media ever came.
+    const duration = c.startedAt === null ? (durationMs ?? 0) : Math.max(0, at - c.startedAt)
+    Object.assign(c, { phase: 'ended', endedAt: at, durationMs: duration, endReason: reason, agentState: null, ringing: null, levels: { remote: 0, local: 0 } })
     out({ type: 'call.ended', seq: ++this.#seq, at, callSid: c.callSid, endedAt: at, durationMs: duration, reason })
     this.#evict(at, out)
   }
@@ -260,6 +288,8 @@ export class HubState {
     insertLine(c.lines, line)
     c.lineById.set(e.itemId, line)
     if (final && e.speaker !== 'agent') addTalk(c.talkMs, e.speaker, e.endMs - e.startMs)
+    // Whoever was being rung is talking: they answered, even if the dialled leg's callback never came (or is late).
+    if (final && c.ringing !== null && c.ringing === e.speaker && e.text.trim() !== '') this.#update(c, e.at, { ringing: null }, out)
     if (c.lines.length > this.#maxLines) {
       const dropped = c.lines.shift() as UiLine
       c.lineById.delete(dropped.itemId)

@@ -10,6 +10,8 @@ export interface StreamTarget {
   readonly streamUrl: string
   /** Absolute https:// URL of the stream status callback. */
   readonly statusCallback: string
+  /** Absolute https:// URL for the dialled leg's progress (`<Number statusCallback>`); without it, a bare `<Dial>`. */
+  readonly dialStatus?: string
 }
 
 /** Agent mode also needs the absolute https:// URL Twilio requests when `<Connect>` ends. */
@@ -27,6 +29,22 @@ export interface StreamParams {
 
 const SAY = { voice: 'Polly.Joanna-Neural' } as const
 
+type DialAttributes = Parameters<InstanceType<typeof VoiceResponse>['dial']>[0]
+
+/**
+ * `<Dial>` to one number. With `dialStatus`, the number is a `<Number>` that reports its leg's progress there
+ * (initiated, ringing, answered, completed: twilio.com/docs/voice/twiml/number#statuscallbackevent), so the
+ * dashboard can say whose phone is ringing instead of "Live".
+ */
+function dialNumber (vr: InstanceType<typeof VoiceResponse>, attrs: DialAttributes, to: string, dialStatus: string | undefined): void {
+  const dial = vr.dial(attrs)
+  if (dialStatus === undefined) {
+    dial.number(to)
+    return
+  }
+  dial.number({ statusCallback: dialStatus, statusCallbackMethod: 'POST', statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'] }, to)
+}
+
 function addParams (stream: ReturnType<ReturnType<InstanceType<typeof VoiceResponse>['start']>['stream']>, params: StreamParams & { stream: 'start' | 'connect' }): void {
   for (const [name, value] of Object.entries(params)) if (value !== undefined) stream.parameter({ name, value })
 }
@@ -40,7 +58,7 @@ export function assistTwiml (t: StreamTarget, p: StreamParams, dialTo: string, c
   if (say !== undefined) vr.say(SAY, say)
   const stream = vr.start().stream({ url: t.streamUrl, track: 'both_tracks', statusCallback: t.statusCallback, statusCallbackMethod: 'POST' })
   addParams(stream, { ...p, stream: 'start' })
-  vr.dial({ answerOnBridge: true, ...(callerId !== undefined ? { callerId } : {}) }, dialTo)
+  dialNumber(vr, { answerOnBridge: true, ...(callerId !== undefined ? { callerId } : {}) }, dialTo, t.dialStatus)
   return vr.toString()
 }
 
@@ -58,10 +76,10 @@ export function agentTwiml (t: AgentTarget, p: StreamParams): string {
 }
 
 /** The call continues without AI (draining, over capacity): a plain dial, with a sentence in agent mode. */
-export function noAiTwiml (mode: Mode, dialTo: string, callerId?: string): string {
+export function noAiTwiml (mode: Mode, dialTo: string, callerId?: string, dialStatus?: string): string {
   const vr = new VoiceResponse()
   if (mode === 'agent') vr.say(SAY, 'Please hold while I connect you to a person.')
-  vr.dial({ answerOnBridge: true, ...(callerId !== undefined ? { callerId } : {}) }, dialTo)
+  dialNumber(vr, { answerOnBridge: true, ...(callerId !== undefined ? { callerId } : {}) }, dialTo, dialStatus)
   return vr.toString()
 }
 

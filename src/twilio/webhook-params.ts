@@ -14,8 +14,14 @@ const callSid = () => Type.String({ minLength: 1 })
 /** Voice webhooks (inbound, outbound, `<Connect action>`). */
 export const VoiceCallParams = Type.Object({ CallSid: callSid(), From: text(), To: text() }, OPEN)
 
-/** The call's status callback. */
-export const CallStatusParams = Type.Object({ CallSid: callSid(), CallStatus: text(), CallDuration: text() }, OPEN)
+/** The call's status callback. `Direction`: `inbound`, `outbound-api` (click-to-call) or `outbound-dial`. */
+export const CallStatusParams = Type.Object({ CallSid: callSid(), CallStatus: text(), CallDuration: text(), Direction: text() }, OPEN)
+
+/**
+ * `<Dial><Number statusCallback>`: the dialled (child) leg's progress. `CallSid` is the child leg, `ParentCallSid` the
+ * call it was dialled from; `CallStatus` is initiated, ringing, in-progress (answered), or the final status.
+ */
+export const DialStatusParams = Type.Object({ CallSid: callSid(), ParentCallSid: Type.String({ minLength: 1, maxLength: 64 }), CallStatus: Type.String({ minLength: 1, maxLength: 32 }) }, OPEN)
 
 /** `<Stream statusCallback>`. */
 export const StreamStatusParams = Type.Object({ CallSid: callSid(), StreamSid: text(), StreamEvent: text(), StreamError: text() }, OPEN)

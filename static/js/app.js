@@ -1,5 +1,6 @@
 /** The live dashboard: hub socket → store → views, redrawn once per animation frame. */
 import { byId, setText } from './dom.js'
+import { formatPhone } from './format.js'
 import { connectHub, hubUrl } from './connection.js'
 import { applyMessage, createStore, sortedCalls } from './store.js'
 import { listKeyboard, renderCallList } from './views/calls.js'
@@ -8,6 +9,7 @@ import { renderHints } from './views/hints.js'
 import { TranscriptView } from './views/transcript.js'
 import { setupDial } from './views/dial.js'
 import { createNotices } from './views/toast.js'
+import { createContext } from './views/context.js'
 
 const MASK_KEY = 'talkhint.maskNumbers'
 const store = createStore()
@@ -25,6 +27,9 @@ const ui = {
   noCall: byId('no-call'),
   call: byId('call'),
   hints: { now: byId('hint-now'), list: byId('hint-list'), summary: byId('summary') },
+  sidebar: byId('sidebar'),
+  switcher: byId('switcher'),
+  switcherText: byId('switcher-text'),
 }
 const header = createHeader()
 const transcript = new TranscriptView(byId('transcript'), byId('jump'), byId('no-lines'))
@@ -38,8 +43,10 @@ let selected = null
 let hold = 'idle'
 /** A call we placed from the form: selected as soon as the hub reports it. */
 let pending = null
+/** The numbers this page dialled, by CallSid: shown until the hub learns the number (its first leg rings you first). */
+const placed = new Map()
 let masked = localStorage.getItem(MASK_KEY) === '1'
-const dirty = { list: false, call: false, levels: false }
+const dirty = { list: false, call: false, levels: false, tick: false }
 let frame = 0
 
 const serverNow = () => Date.now() + store.serverOffset
@@ -47,10 +54,17 @@ const toLogin = () => window.location.assign('/login')
 
 function select (sid, why) {
   hold = why
+  if (why === 'user') fold(true)
   if (selected === sid) return
   selected = sid
   dirty.list = dirty.call = true
   schedule()
+}
+
+/** Phones: the dial form and the call lists fold behind the switcher bar while a call is live. */
+function fold (folded) {
+  ui.sidebar.classList.toggle('folded', folded)
+  ui.switcher.setAttribute('aria-expanded', String(!folded))
 }
 
 function autoPick () {
@@ -81,6 +95,11 @@ function onMessage (msg) {
   const known = msg.type === 'snapshot' && store.synced ? new Set(store.calls.keys()) : null
   const wasLive = msg.type === 'snapshot' ? new Set([...store.calls.values()].filter((c) => c.phase !== 'ended').map((c) => c.callSid)) : null
   const r = applyMessage(store, msg)
+  for (const [sid, to] of placed) {
+    const c = store.calls.get(sid)
+    if (c !== undefined && !c.remote) c.remote = to
+    if (c?.phase === 'ended') placed.delete(sid)
+  }
   if (keep !== undefined && !store.calls.has(keep.callSid)) store.calls.set(keep.callSid, keep)
   if (r.kind === 'version') return showBanner('The server was updated. Reload the page to continue.', 'Reload', () => window.location.reload())
   if (r.kind === 'snapshot') {
@@ -112,40 +131,49 @@ function schedule () {
 
 function render () {
   frame = 0
+  // One clock for the list and the header: the same `now` (server time, skew-corrected) for every duration drawn.
   const now = serverNow()
-  if (dirty.list) {
+  const call = selected === null ? undefined : store.calls.get(selected)
+  if (dirty.list || dirty.tick) {
     const { live, ended } = sortedCalls(store)
     const ctx = { selected, masked, now, onSelect: (sid) => select(sid, 'user') }
     renderCallList(ui.live, live, ctx)
     renderCallList(ui.recent, ended, ctx)
-    setText(ui.liveCount, String(live.length))
-    ui.noLive.hidden = live.length > 0
-    ui.recentH.hidden = ended.length === 0
-    document.title = live.length > 0 ? `(${live.length}) TalkHint · Live` : 'TalkHint · Live'
-    notices.render(store.calls, selected, masked)
+    if (dirty.list) {
+      setText(ui.liveCount, String(live.length))
+      ui.noLive.hidden = live.length > 0
+      ui.recentH.hidden = ended.length === 0
+      document.title = live.length > 0 ? `(${live.length}) TalkHint · Live` : 'TalkHint · Live'
+      notices.render(store.calls, selected, masked)
+      setText(ui.switcherText, switcherText(call, live.length))
+    }
   }
-  const call = selected === null ? undefined : store.calls.get(selected)
   ui.noCall.hidden = call !== undefined
   ui.call.hidden = call === undefined
+  document.body.classList.toggle('has-call', call !== undefined && call.phase !== 'ended')
   if (call !== undefined && dirty.call) {
     header.render(call, { masked, now })
     transcript.render(call)
     renderHints(ui.hints, call)
-  } else if (call !== undefined && dirty.levels) {
-    header.levels(call)
+    context.show(call, masked)
+  } else if (call !== undefined) {
+    if (dirty.levels) header.levels(call)
+    if (dirty.tick) header.tick(call, now)
   }
-  dirty.list = dirty.call = dirty.levels = false
+  dirty.list = dirty.call = dirty.levels = dirty.tick = false
 }
 
-// Durations tick once a second without waiting for events.
+/** The folded switcher's one line: the call on screen and how many are live. */
+function switcherText (call, liveCount) {
+  const others = call !== undefined && call.phase !== 'ended' ? liveCount - 1 : liveCount
+  const on = call === undefined ? 'Calls' : `On ${formatPhone(call.remote, masked)}`
+  return `${on} · ${others === 0 ? 'no other live calls' : others === 1 ? '1 other live call' : `${others} other live calls`} · Call a number`
+}
+
+// Durations tick once a second without waiting for events, drawn in the next frame from one clock.
 setInterval(() => {
-  const now = serverNow()
-  const call = selected === null ? undefined : store.calls.get(selected)
-  if (call !== undefined) header.tick(call, now)
-  if (ui.live.children.length > 0) {
-    dirty.list = true
-    schedule()
-  }
+  dirty.tick = true
+  schedule()
 }, 1000)
 
 function showBanner (text, action, onAction) {
@@ -201,11 +229,15 @@ listKeyboard(byId('live-calls').parentElement)
 
 const dial = setupDial({
   onUnauthorized: toLogin,
-  onStarted: (sid) => {
+  onStarted: (sid, to) => {
     pending = sid
+    if (typeof to === 'string' && to !== '') placed.set(sid, to)
     autoPick()
   },
 })
+
+const context = createContext({ onUnauthorized: toLogin })
+ui.switcher.addEventListener('click', () => fold(!ui.sidebar.classList.contains('folded')))
 
 const notices = createNotices({
   container: byId('toasts'),

@@ -33,7 +33,7 @@ export function applyMessage (store, msg, clientNow = Date.now()) {
     // answers now) ended while we were away: keep it, marked lost, rather than live forever or gone.
     for (const c of before.values()) {
       if (c.phase === 'ended' || store.calls.has(c.callSid) || (msg.scope !== '*' && msg.scope !== c.callSid)) continue
-      store.calls.set(c.callSid, { ...c, phase: 'ended', endedAt: msg.serverTime, durationMs: c.startedAt == null ? null : Math.max(0, msg.serverTime - c.startedAt), endReason: 'lost', agentState: null, levels: { remote: 0, local: 0 } })
+      store.calls.set(c.callSid, { ...c, phase: 'ended', endedAt: msg.serverTime, durationMs: c.startedAt == null ? null : Math.max(0, msg.serverTime - c.startedAt), endReason: 'lost', agentState: null, ringing: null, levels: { remote: 0, local: 0 } })
     }
     store.seq = msg.seq
     store.scope = msg.scope
@@ -63,7 +63,7 @@ function applyEvent (store, ev) {
       Object.assign(c, ev.changes)
       return true
     case 'call.ended':
-      Object.assign(c, { phase: 'ended', endedAt: ev.endedAt, durationMs: ev.durationMs, endReason: ev.reason, agentState: null, levels: { remote: 0, local: 0 } })
+      Object.assign(c, { phase: 'ended', endedAt: ev.endedAt, durationMs: ev.durationMs, endReason: ev.reason, agentState: null, ringing: null, levels: { remote: 0, local: 0 } })
       return true
     case 'call.removed':
       store.calls.delete(ev.callSid)

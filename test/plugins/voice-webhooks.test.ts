@@ -14,6 +14,16 @@ function checkedParams (t: Test, stream: Parameters<typeof streamParams>[0], cal
   return rest
 }
 
+/** A `<Dial>` to one `<Number>` that reports its leg's progress to /twilio/dial-status (the dashboard's ringing state). */
+function checkDialledNumber (t: Test, dial: ReturnType<typeof parseTwiml>, number: string): void {
+  t.equal(dial.name, 'Dial')
+  t.equal(dial.children.length, 1, 'one <Number>')
+  const n = dial.children[0]!
+  t.equal(n.name, 'Number')
+  t.equal(n.text, number)
+  t.same(n.attrs, { statusCallback: 'https://talkhint.example.com/twilio/dial-status', statusCallbackMethod: 'POST', statusCallbackEvent: 'initiated ringing answered completed' })
+}
+
 const inboundParams = { CallSid: 'CA00000000000000000000000000000001', AccountSid: 'AC1', From: '+14155550100', To: '+15550002222', Direction: 'inbound', CallStatus: 'ringing' }
 
 t.test('assist: <Start><Stream both_tracks> with parameters, then <Dial answerOnBridge> to the operator', async (t) => {
@@ -30,7 +40,7 @@ t.test('assist: <Start><Stream both_tracks> with parameters, then <Dial answerOn
   t.match(stream.attrs, { url: 'wss://talkhint.example.com/media', track: 'both_tracks', statusCallback: 'https://talkhint.example.com/twilio/stream-status' })
   t.same(checkedParams(t, stream, inboundParams.CallSid), { direction: 'inbound', from: '+14155550100', to: '+15550002222', mode: 'assist', stream: 'start' })
   t.equal(root.children[1].attrs.answerOnBridge, 'true')
-  t.equal(root.children[1].text, '+15550001111')
+  checkDialledNumber(t, root.children[1], '+15550001111')
   t.match(events, [{ type: 'call.webhook', callSid: inboundParams.CallSid, mode: 'assist', direction: 'inbound', from: '+14155550100', ai: true }])
 })
 
@@ -52,7 +62,7 @@ t.test('outbound: short <Say>, the same <Start><Stream>, then <Dial> to the vali
   t.same(verbs(root), ['Say', 'Start', 'Dial'])
   t.same(checkedParams(t, root.children[1].children[0], params.CallSid), { direction: 'outbound', from: '+15550002222', to: '+14155550123', mode: 'assist', stream: 'start' })
   t.match(root.children[2].attrs, { answerOnBridge: 'true', callerId: '+15550002222' })
-  t.equal(root.children[2].text, '+14155550123')
+  checkDialledNumber(t, root.children[2], '+14155550123')
 })
 
 t.test('outbound with a bad number gets a spoken error, not a 500', async (t) => {
@@ -78,7 +88,7 @@ t.test('draining or over MAX_CALLS: the call still connects, without AI', async 
   app.lifecycle.startDrain()
   const root = parseTwiml((await app.inject(signedPost('/twilio/inbound', inboundParams))).body)
   t.same(verbs(root), ['Say', 'Dial'])
-  t.equal(root.children[1].text, '+15550001111')
+  checkDialledNumber(t, root.children[1], '+15550001111')
   const assist = await buildTestApp(t, { MAX_CALLS: '1' })
   // Fill the only slot with a fake live call.
   assist.calls.add({ callSid: 'CAx', streamSid: 'MZx', log: assist.log } as never)
@@ -88,7 +98,7 @@ t.test('draining or over MAX_CALLS: the call still connects, without AI', async 
 
 t.test('every Twilio route rejects a missing or wrong signature with 403 and an empty body', async (t) => {
   const app = await buildTestApp(t)
-  for (const path of ['/twilio/inbound', '/twilio/outbound?to=%2B14155550123', '/twilio/call-status', '/twilio/stream-status']) {
+  for (const path of ['/twilio/inbound', '/twilio/outbound?to=%2B14155550123', '/twilio/call-status', '/twilio/dial-status', '/twilio/stream-status']) {
     const missing = await app.inject({ method: 'POST', url: path, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form(inboundParams) })
     t.equal(missing.statusCode, 403, `${path} without signature`)
     t.equal(missing.body, '')
@@ -112,6 +122,24 @@ t.test('status callbacks answer 204 at once and report to the bus', async (t) =>
   const stream = await app.inject(signedPost('/twilio/stream-status', { CallSid: 'CA9', StreamSid: 'MZ9', StreamEvent: 'stream-error', StreamError: 'boom', Timestamp: new Date().toISOString() }))
   t.equal(stream.statusCode, 204)
   t.match(events, [{ type: 'call.status', callSid: 'CA9', status: 'completed', duration: 42 }])
+  await app.inject(signedPost('/twilio/call-status', { CallSid: 'CA8', CallStatus: 'ringing', Direction: 'outbound-api' }))
+  t.match(events[1], { type: 'call.status', callSid: 'CA8', status: 'ringing', direction: 'outbound' }, 'a click-to-call leg says it is outbound')
+})
+
+t.test('the dialled leg\'s progress (/twilio/dial-status) reaches the bus as call.dial on the parent call', async (t) => {
+  const app = await buildTestApp(t)
+  const events: CallEvent[] = []
+  app.bus.subscribe((e) => events.push(e))
+  for (const CallStatus of ['initiated', 'ringing', 'in-progress', 'completed']) {
+    const res = await app.inject(signedPost('/twilio/dial-status', { CallSid: 'CAchild', ParentCallSid: 'CAparent', CallStatus, Direction: 'outbound-dial', To: '+14155550123' }))
+    t.equal(res.statusCode, 204, CallStatus)
+    t.equal(res.body, '')
+  }
+  t.match(events, ['initiated', 'ringing', 'in-progress', 'completed'].map((status) => ({ type: 'call.dial', callSid: 'CAparent', childSid: 'CAchild', status })))
+  const noParent = await app.inject(signedPost('/twilio/dial-status', { CallSid: 'CAchild', CallStatus: 'ringing' }))
+  t.equal(noParent.statusCode, 400, 'a signed request without ParentCallSid is malformed')
+  t.match(noParent.json(), { error: String, message: /ParentCallSid/ })
+  t.equal(events.length, 4, 'nothing published for it')
 })
 
 t.test('GET /twilio/inbound/preview shows the TwiML a call would get, behind the dashboard token', async (t) => {

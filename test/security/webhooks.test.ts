@@ -12,7 +12,7 @@ const sign = (path: string, params: Record<string, string | string[]>) => twilio
 t.test('a signed webhook with no body is a 400 with a clear body, on every Twilio route', async (t) => {
   const app = await buildTestApp(t)
   const base = await listen(app)
-  for (const path of ['/twilio/inbound', '/twilio/outbound?to=%2B14155550123', '/twilio/call-status', '/twilio/stream-status', '/twilio/whatsapp', '/twilio/whatsapp-status']) {
+  for (const path of ['/twilio/inbound', '/twilio/outbound?to=%2B14155550123', '/twilio/call-status', '/twilio/dial-status', '/twilio/stream-status', '/twilio/whatsapp', '/twilio/whatsapp-status']) {
     const r = await send(base, { method: 'POST', path, headers: { 'x-twilio-signature': sign(path, {}) } })
     t.equal(r.status, 400, `${path}: ${r.body}`)
     t.match(JSON.parse(r.body), { error: 'invalid_webhook', message: /form posts/ }, path)
@@ -25,7 +25,7 @@ t.test('a signed voice webhook whose form is empty (no CallSid) is a 400 naming 
   const app = await buildTestApp(t)
   const base = await listen(app)
   const headers = { 'content-type': 'application/x-www-form-urlencoded' }
-  for (const path of ['/twilio/inbound', '/twilio/outbound?to=%2B14155550123', '/twilio/call-status', '/twilio/stream-status', '/twilio/connect-action']) {
+  for (const path of ['/twilio/inbound', '/twilio/outbound?to=%2B14155550123', '/twilio/call-status', '/twilio/dial-status', '/twilio/stream-status', '/twilio/connect-action']) {
     const r = await send(base, { method: 'POST', path, headers: { ...headers, 'x-twilio-signature': sign(path, {}) }, body: '' })
     t.equal(r.status, 400, `${path}: ${r.body}`)
     t.match(JSON.parse(r.body), { error: 'invalid_request', message: /CallSid/ }, path)

@@ -40,14 +40,53 @@ function updateItem (li, call, ctx) {
   setText(button.querySelector('.ci-duration'), durationText(call, ctx.now))
   const ai = button.querySelector('.ci-ai')
   ai.dataset.ai = call.aiStatus ?? (call.aiEnabled === false ? 'off' : 'pending')
-  setText(ai, call.phase === 'ended' ? endLabel(call.endReason) : call.phase === 'ringing' ? 'Ringing' : aiLabel(call))
+  const status = phaseOf(call)
+  ai.dataset.phase = status
+  setText(ai, status === 'live' ? aiLabel(call) : statusLabel(call, { masked: ctx.masked, short: true }))
+}
+
+/**
+ * The one duration of a call, for the list and the header alike: live, `now` (the server's clock, skew-corrected by
+ * the caller) − startedAt; ended, the hub's figure (endedAt − startedAt on the same clock). null before media.
+ * @param {any} call
+ * @param {number} now
+ * @returns {number|null}
+ */
+export function callDurationMs (call, now) {
+  if (call.phase === 'ended') return call.durationMs ?? (call.startedAt == null || call.endedAt == null ? null : Math.max(0, call.endedAt - call.startedAt))
+  if (call.startedAt == null) return null
+  return Math.max(0, now - call.startedAt)
 }
 
 /** The ticking duration of a live call, or the final one. */
 export function durationText (call, now) {
-  if (call.phase === 'ended') return formatDuration(call.durationMs ?? 0)
-  if (call.startedAt === null) return '–:––'
-  return formatDuration(now - call.startedAt)
+  const ms = callDurationMs(call, now)
+  return ms === null ? '–:––' : formatDuration(ms)
+}
+
+/** What the status pill shows: `ringing` while anyone's phone rings (the ringing sub-state included), else the phase. */
+export function phaseOf (call) {
+  if (call.phase === 'ended') return 'ended'
+  return call.phase === 'ringing' || call.ringing ? 'ringing' : 'live'
+}
+
+/** Dialled-leg outcomes worth saying instead of a plain "Ended". */
+const DIAL_ENDS = new Set(['busy', 'no-answer', 'failed', 'canceled'])
+
+/**
+ * The call's status in words: "Ringing your phone", "Calling +1 415 555 0123…", "Live", or why it ended (a
+ * click-to-call whose number was busy says "Busy", not "Ended"). `short` (the call list) leaves the number out.
+ * @param {any} call
+ * @param {{ masked: boolean, short?: boolean }} opts
+ */
+export function statusLabel (call, opts) {
+  if (call.phase === 'ended') {
+    const plain = ['stop', 'closed', 'completed'].includes(call.endReason)
+    return endLabel(plain && DIAL_ENDS.has(call.dialStatus) ? call.dialStatus : call.endReason)
+  }
+  if (call.ringing === 'operator') return 'Ringing your phone'
+  if (call.ringing === 'remote') return opts.short === true || !call.remote ? 'Calling…' : `Calling ${formatPhone(call.remote, opts.masked)}…`
+  return call.phase === 'ringing' ? 'Ringing' : 'Live'
 }
 
 /** Up/Down (and Home/End) move between calls in a list, like a menu. */

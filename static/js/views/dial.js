@@ -2,7 +2,7 @@
 import { byId } from '../dom.js'
 
 /**
- * @param {{ onStarted: (callSid: string) => void, onUnauthorized: () => void }} opts
+ * @param {{ onStarted: (callSid: string, to: string) => void, onUnauthorized: () => void }} opts
  * @returns {{ ended: (callSid: string) => void }}
  */
 export function setupDial (opts) {
@@ -46,7 +46,7 @@ export function setupDial (opts) {
       input.value = ''
       if (typeof body.callSid === 'string') {
         ringing = body.callSid
-        opts.onStarted(body.callSid)
+        opts.onStarted(body.callSid, to)
       }
     } catch {
       say('Could not reach the server. Check your connection and try again.', 'error')

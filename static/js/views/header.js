@@ -1,7 +1,7 @@
 /** The selected call's header: who, kind, ticking duration, phase, AI and agent state, meters, talk ratio. */
 import { byId, setText } from '../dom.js'
-import { AGENT_LABELS, aiLabel, callKind, endLabel, formatPhone, speakerLabel } from '../format.js'
-import { durationText } from './calls.js'
+import { AGENT_LABELS, aiLabel, callKind, formatPhone, speakerLabel } from '../format.js'
+import { durationText, phaseOf, statusLabel } from './calls.js'
 
 export function createHeader () {
   const el = {
@@ -29,8 +29,8 @@ export function createHeader () {
       setText(el.remote, formatPhone(call.remote, ctx.masked))
       setText(el.kind, callKind(call))
       this.tick(call, ctx.now)
-      el.phase.dataset.phase = call.phase
-      setText(el.phase, call.phase === 'ended' ? endLabel(call.endReason) : call.phase === 'ringing' ? 'Ringing' : 'Live')
+      el.phase.dataset.phase = phaseOf(call)
+      setText(el.phase, statusLabel(call, { masked: ctx.masked }))
       el.ai.dataset.ai = call.aiStatus ?? (call.aiEnabled === false ? 'off' : 'pending')
       setText(el.ai, aiLabel(call))
       el.ai.title = call.aiDetail ?? ''
@@ -60,11 +60,8 @@ export function createHeader () {
       el.mLocal.style.setProperty('--level', String(call.levels.local))
       setAttr(el.mRemoteMeter, 'aria-valuenow', String(percent(call.levels.remote)))
       setAttr(el.mLocalMeter, 'aria-valuenow', String(percent(call.levels.local)))
-      // Agent mode streams only the caller's track; the agent's meter follows its speaking state instead.
-      const speaking = call.mode === 'agent' && call.agentState === 'speaking'
-      el.mLocal.dataset.speaking = String(speaking)
-      if (call.mode === 'agent') setAttr(el.mLocalMeter, 'aria-valuetext', speaking ? 'Speaking' : 'Not speaking')
-      else el.mLocalMeter.removeAttribute('aria-valuetext')
+      // The agent's meter is measured too (on the audio sent for it, src/call/sent-level.ts); only its color differs.
+      el.mLocal.dataset.party = call.mode === 'agent' ? 'agent' : 'operator'
       // The agent's talk time grows with the audio sent for it, which audio.levels carries.
       this.talk(call)
     },

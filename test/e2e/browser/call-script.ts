@@ -53,12 +53,16 @@ export function scriptedCall (o: ScriptOptions): CallEvent[] {
   const at = (): number => startedAt + ms
   /** Agent mode: the ms of audio sent for the agent so far (what session.ts publishes as `sentMs`). */
   let agentSentMs = 0
-  const sent = (): { sentMs?: number } => mode === 'agent' ? { sentMs: agentSentMs } : {}
+  const sent = (level = 0): { sentMs?: number, sent?: number } => mode === 'agent' ? { sentMs: agentSentMs, sent: level } : {}
   const say = (itemId: string, speaker: 'remote' | 'operator' | 'agent', text: string): void => {
     const words = text.split(' ')
     const startMs = ms
     const inbound = speaker === 'remote' ? 0.6 : 0.04
-    ev.push({ type: 'call.levels', callSid, at: at(), inbound: direction === 'inbound' ? inbound : 0.64 - inbound, outbound: direction === 'inbound' ? 0.64 - inbound : inbound, ...sent() })
+    // Agent mode: the agent's level is that of the audio sent for it (no outbound track on <Connect>).
+    const levels = mode === 'agent'
+      ? { inbound, outbound: 0, ...sent(speaker === 'agent' ? 0.6 : 0) }
+      : { inbound: direction === 'inbound' ? inbound : 0.64 - inbound, outbound: direction === 'inbound' ? 0.64 - inbound : inbound }
+    ev.push({ type: 'call.levels', callSid, at: at(), ...levels })
     for (let w = 2; w < words.length; w += 3) {
       ms += 700
       ev.push({ type: 'transcript.partial', callSid, at: at(), itemId, speaker, text: words.slice(0, w).join(' '), startMs, endMs: ms })
@@ -73,6 +77,11 @@ export function scriptedCall (o: ScriptOptions): CallEvent[] {
   ev.push({ type: 'call.webhook', callSid, at: t0, mode, direction, from, to, ai: true })
   ev.push({ type: 'call.started', callSid, at: startedAt, streamSid: `MZ${callSid.slice(2)}`, mode, direction, from, to, tracks: mode === 'agent' ? ['inbound'] : ['inbound', 'outbound'], bidirectional: mode === 'agent', startedAt })
   ev.push({ type: 'ai.status', callSid, at: startedAt + 50, status: 'ready' })
+  // Assist: the <Dial>led leg (the operator, or the number on click-to-call) rings, then answers (/twilio/dial-status).
+  if (mode === 'assist') {
+    ev.push({ type: 'call.dial', callSid, at: startedAt + 60, childSid: `${callSid}d`, status: 'ringing' })
+    ev.push({ type: 'call.dial', callSid, at: startedAt + 300, childSid: `${callSid}d`, status: 'in-progress' })
+  }
   for (let i = 0; i < (o.turns ?? 2); i++) {
     const itemId = `item_r${i}`
     if (mode === 'agent') ev.push({ type: 'agent.state', callSid, at: at(), state: 'listening' })

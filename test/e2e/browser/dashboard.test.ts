@@ -123,8 +123,12 @@ if (!existsSync(CHROMIUM)) {
     await page.screenshot({ path: join(ARTIFACTS, 'live-call-phone.png'), fullPage: true })
     await page.setViewportSize(DESKTOP)
 
-    publish({ type: 'call.stopped', callSid: sid, at: Date.now(), streamSid: 'MZ1', reason: 'stop', durationMs: 93_000, stats: {} as never })
+    const startedAt = await page.evaluate((sid) => (window as unknown as { talkhint: { store: { calls: Map<string, { startedAt: number }> } } }).talkhint.store.calls.get(sid)?.startedAt ?? 0, sid)
+    const stopAt = startedAt + 93_000
+    publish({ type: 'call.stopped', callSid: sid, at: stopAt, streamSid: 'MZ1', reason: 'stop', durationMs: stopAt - startedAt, stats: {} as never })
+    // The final figure is the hub's endedAt − startedAt: the clock the live tick used.
     await page.waitForSelector(`#recent-calls li[data-sid="${sid}"] .ci-duration:text("1:33")`)
+    t.equal(await page.textContent('#c-duration'), '1:33', 'the header says the same')
     await page.waitForSelector('#c-phase:text("Ended")')
     t.equal(await page.locator('#live-calls li').count(), 0)
     t.equal(await page.locator('#transcript .line').count(), 6, 'the transcript stays readable after the end')

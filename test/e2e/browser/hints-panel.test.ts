@@ -45,6 +45,14 @@ function geometry (page: Page): Promise<Geometry> {
 
 const overlaps = (a: Box, b: Box): boolean => a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5 && a.left < b.right - 0.5 && b.left < a.right - 0.5
 
+/** Opens a call from the list; at phone width, while a call is live, the list is folded behind the switcher first. */
+async function pick (page: import('playwright-core').Page, sid: string): Promise<void> {
+  // The list item and the layout (has-call) come from the same frame: once it is there, the switcher is decided.
+  await page.waitForSelector(`#live-calls li[data-sid="${sid}"]`, { state: 'attached' })
+  if (await page.locator('#switcher').isVisible() && await page.getAttribute('#switcher', 'aria-expanded') === 'false') await page.click('#switcher')
+  await page.click(`#live-calls li[data-sid="${sid}"] button`)
+}
+
 if (!existsSync(CHROMIUM)) {
   t.plan(0, `skip: ${CHROMIUM} is missing; install it with: apt-get update && apt-get install -y chromium`)
 } else {
@@ -90,7 +98,7 @@ if (!existsSync(CHROMIUM)) {
       const script = scriptedCall({ callSid: sid, turns: TURNS, open: true, t0 })
       const started = script.findIndex((e) => e.type === 'call.started') + 1
       for (const e of script.slice(0, started)) publish(e)
-      await page.click(`#live-calls li[data-sid="${sid}"] button`)
+      await pick(page, sid)
       await page.waitForSelector('#c-remote:text("+1 415 555 0123")')
       for (const e of script.slice(started)) publish(e)
       await page.waitForSelector(`#hint-now:not(.streaming) .hint-text:text("${scriptedHints[TURNS - 1] as string}")`)
@@ -177,7 +185,7 @@ if (!existsSync(CHROMIUM)) {
       // A call with no hints says so, and says it again correctly once it ended; no empty history box to tab into.
       const quiet = callSidFor(0x4300 + n)
       for (const e of scriptedCall({ callSid: quiet, from: '+14155550188', turns: 0, open: true })) publish(e)
-      await page.click(`#live-calls li[data-sid="${quiet}"] button`)
+      await pick(page, quiet)
       await page.waitForSelector('#hint-now .empty:text("Hints appear here while the other person talks.")')
       t.ok(await page.locator('#hint-history').isHidden(), 'no history box without history')
       // A partial line: its animated dots are shown but not read out, and the line is not announced.

@@ -142,3 +142,31 @@ t.test("the agent's sent audio is counted as sentMs; a clear takes off what had 
   const stopped = r.events.find((e) => e.type === 'call.stopped')
   t.equal(stopped?.type === 'call.stopped' ? stopped.stats.sentMs : undefined, 800, 'the stop carries it too (levels are not replayed to peers)')
 })
+
+t.test("the agent's level is measured on the audio sent for it, as it plays; <Start> streams carry none", async (t) => {
+  let now = 2_000_000
+  const r = session({ now: () => now })
+  r.s.onText(startFrame('CA7', 'MZ7', { mode: 'agent', stream: 'connect' }, ['inbound']))
+  const call = r.s.call
+  if (call === undefined) throw new Error('no call')
+  r.s.onText(mediaFrame('MZ7', 'inbound', 1, QUIET))
+  t.equal(levelEvents(r.events)[0]?.sent, 0, 'nothing sent: 0')
+  // 600 ms of loud agent audio sent at once; then 400 ms later it is still playing.
+  for (let i = 0; i < 30; i++) call.sendMedia(LOUD)
+  now += 400
+  r.s.onText(mediaFrame('MZ7', 'inbound', 11, QUIET))
+  const playing = levelEvents(r.events)[1]
+  t.ok((playing?.sent ?? 0) > 0.5, `loud while it plays: ${playing?.sent}`)
+  t.equal(playing?.inbound, 0, 'the quiet caller reads 0')
+  // The caller barges in: a clear drops the rest, the meter drops with it.
+  call.sendClear()
+  r.s.onText(mediaFrame('MZ7', 'inbound', 21, QUIET))
+  t.equal(levelEvents(r.events)[2]?.sent, 0)
+  r.s.finish('stop')
+
+  const assist = session()
+  assist.s.onText(startFrame('CA8', 'MZ8'))
+  assist.s.onText(mediaFrame('MZ8', 'inbound', 1, LOUD))
+  t.notOk('sent' in (levelEvents(assist.events)[0] ?? {}), 'assist: nothing is sent back, no sent level')
+  assist.s.finish('stop')
+})
