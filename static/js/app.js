@@ -10,6 +10,7 @@ import { TranscriptView } from './views/transcript.js'
 import { setupDial } from './views/dial.js'
 import { createNotices } from './views/toast.js'
 import { createContext } from './views/context.js'
+import { createControls } from './views/controls.js'
 
 const MASK_KEY = 'talkhint.maskNumbers'
 const store = createStore()
@@ -156,6 +157,7 @@ function render () {
     transcript.render(call)
     renderHints(ui.hints, call)
     context.show(call, masked)
+    controls.show(call, masked)
   } else if (call !== undefined) {
     if (dirty.levels) header.levels(call)
     if (dirty.tick) header.tick(call, now)
@@ -237,6 +239,7 @@ const dial = setupDial({
 })
 
 const context = createContext({ onUnauthorized: toLogin })
+const controls = createControls({ onUnauthorized: toLogin })
 ui.switcher.addEventListener('click', () => fold(!ui.sidebar.classList.contains('folded')))
 
 const notices = createNotices({
