@@ -1,6 +1,6 @@
 /** History API helpers (framework-free): query parsing with clear messages, contact timeline, contact patches. */
 import type { CallQuery, CallRecord, ContactHistory, ContactPatch, Message } from './store.ts'
-import { decodeCursor, normalizePhone, searchTerms } from './search.ts'
+import { decodeCursor, parsePhonePart, searchTerms } from './search.ts'
 
 export type Parsed<T> = { ok: true, value: T } | { ok: false, message: string }
 
@@ -37,26 +37,26 @@ export function parseCallQuery (query: Record<string, unknown>): Parsed<CallQuer
   const cursor = one(query.cursor)
   if (cursor !== undefined && cursor !== '') {
     const c = decodeCursor(cursor)
-    if (c === undefined) return { ok: false, message: 'cursor is not one this API returned (use nextCursor from the previous page)' }
+    if (c === undefined) return { ok: false, message: 'This page link has expired or was changed (cursor); start again from the newest calls.' }
     q.cursor = c
   }
   const phone = one(query.phone)
   if (phone !== undefined && phone !== '') {
-    const p = normalizePhone(phone)
-    if (p === undefined) return { ok: false, message: 'phone must be an international number like +14155550100' }
-    q.phone = p
+    const p = parsePhonePart(phone)
+    if (!p.ok) return p
+    q.phonePart = p.value
   }
   for (const key of ['since', 'until'] as const) {
     const raw = one(query[key])
     if (raw === undefined || raw === '') continue
     const t = parseTimeBound(raw, key === 'until')
-    if (t === undefined) return { ok: false, message: `${key} must be a date (2025-01-31), an ISO date-time or epoch milliseconds` }
+    if (t === undefined) return { ok: false, message: `The ${key === 'since' ? 'start' : 'end'} date (${key}) must be a date like 2025-01-31 (or an ISO date-time, or epoch milliseconds).` }
     q[key] = t
   }
-  if (q.since !== undefined && q.until !== undefined && q.since >= q.until) return { ok: false, message: 'since must be before until' }
+  if (q.since !== undefined && q.until !== undefined && q.since >= q.until) return { ok: false, message: 'The start date (since) must be before the end date (until).' }
   const text = one(query.q)
   if (text !== undefined) {
-    if (text.length > 200) return { ok: false, message: 'q must be at most 200 characters' }
+    if (text.length > 200) return { ok: false, message: 'The search can be at most 200 characters (q); shorten it and try again.' }
     const terms = searchTerms(text)
     if (terms.length > 0) q.terms = terms
   }

@@ -1,6 +1,6 @@
 /** Search terms, opaque cursors and phone normalisation shared by both engines and the REST API. */
 import { isE164 } from '../config.ts'
-import type { CallCursor } from './store.ts'
+import type { CallCursor, PhonePart } from './store.ts'
 
 export const MAX_TERMS = 8
 
@@ -47,4 +47,28 @@ export function decodeCursor (raw: string): CallCursor | undefined {
 export function normalizePhone (raw: string): string | undefined {
   const bare = raw.trim().replace(/^whatsapp:/i, '').replace(/[\s().-]/g, '')
   return isE164(bare) ? bare : undefined
+}
+
+export const MIN_PHONE_DIGITS = 3
+export const MAX_PHONE_DIGITS = 15
+
+/**
+ * The list's phone filter, from what a person typed: a whole number or any part of one. Only the digits count
+ * (spaces, dashes, dots and brackets are ignored); a leading `+` means "the number starts with these digits",
+ * otherwise the digits may sit anywhere in it, so "0123" and "415 555" both find +14155550123. At least
+ * MIN_PHONE_DIGITS digits, so one keystroke does not match every number. A message saying what to type when it
+ * is not a number.
+ */
+export function parsePhonePart (raw: string): { ok: true, value: PhonePart } | { ok: false, message: string } {
+  const bare = raw.trim().replace(/^whatsapp:/i, '').replace(/[\s().-]/g, '')
+  if (!/^\+?\d*$/.test(bare)) return { ok: false, message: 'Type a phone number or part of one, in digits: for example 415 555 or +14155550100.' }
+  const digits = bare.replace('+', '')
+  if (digits.length < MIN_PHONE_DIGITS) return { ok: false, message: `Type at least ${MIN_PHONE_DIGITS} digits of the phone number.` }
+  if (digits.length > MAX_PHONE_DIGITS) return { ok: false, message: `A phone number has at most ${MAX_PHONE_DIGITS} digits; check the number and try again.` }
+  return { ok: true, value: { digits, at: bare.startsWith('+') ? 'starts' : 'contains' } }
+}
+
+/** The LIKE pattern for a PhonePart: digits only, so nothing in it is a wildcard. */
+export function phoneLikePattern (part: PhonePart): string {
+  return part.at === 'starts' ? `+${part.digits}%` : `%${part.digits}%`
 }

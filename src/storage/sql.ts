@@ -2,7 +2,7 @@
 import type { CallQuery, HintFeedback, WriteOp } from './store.ts'
 import { statusRankSql } from './store.ts'
 import { TERMINAL_CALL_STATUSES } from '../call/statuses.ts'
-import { fts5Term, tsqueryTerm } from './search.ts'
+import { fts5Term, phoneLikePattern, tsqueryTerm } from './search.ts'
 
 export type Dialect = 'sqlite' | 'postgres'
 export type Param = string | number | boolean | null
@@ -256,6 +256,12 @@ export function listCallsSql (d: Dialect, q: CallQuery): Stmt {
   const where: string[] = []
   const params: Param[] = []
   if (q.phone !== undefined) { where.push('c.contact_phone = ?'); params.push(q.phone) }
+  // Part of a number: a LIKE over contacts (one row per number, every call's number is one), then the
+  // calls_contact index per matching number. The same SQL and the same results on both engines.
+  if (q.phonePart !== undefined) {
+    where.push('c.contact_phone IN (SELECT p.phone FROM contacts p WHERE p.phone LIKE ?)')
+    params.push(phoneLikePattern(q.phonePart))
+  }
   if (q.since !== undefined) { where.push('c.created_at >= ?'); params.push(q.since) }
   if (q.until !== undefined) { where.push('c.created_at < ?'); params.push(q.until) }
   if (q.cursor !== undefined) { where.push('(c.created_at, c.call_sid) < (?, ?)'); params.push(q.cursor.at, q.cursor.sid) }

@@ -120,9 +120,17 @@ export interface CallDetail {
 /** Keyset position in the newest-first call list. */
 export interface CallCursor { readonly at: number, readonly sid: string }
 
+/**
+ * Part of a phone number, as digits: the remote party's number starts with `+digits` (`starts`, the user typed a
+ * leading +) or holds `digits` anywhere (`contains`). Matched against the contacts table, one row per number.
+ */
+export interface PhonePart { readonly digits: string, readonly at: 'starts' | 'contains' }
+
 export interface CallQuery {
-  /** Remote party (E.164). */
+  /** Remote party (E.164), exactly. */
   readonly phone?: string
+  /** Remote party's number, partly (see PhonePart). */
+  readonly phonePart?: PhonePart
   /** Inclusive lower / exclusive upper bound on the call time (ms since epoch). */
   readonly since?: number
   readonly until?: number

@@ -58,6 +58,9 @@ t.test('GET /api/calls: newest first, opaque cursor pages, phone and date filter
   t.match((await list('')).calls[0], { callSid: 'CA03', contactPhone: A, status: 'completed', durationS: 42, utteranceCount: 2, summary: 'Caller asked about a refund.', startedAt: 3010 })
   t.same((await list(`?phone=${encodeURIComponent(B)}`)).calls.map((c) => c.callSid), ['CA02'])
   t.same((await list('?phone=%2B1%20(415)%20555-0101')).calls.map((c) => c.callSid), ['CA03', 'CA01'], 'a formatted number works')
+  t.same((await list('?phone=0102')).calls.map((c) => c.callSid), ['CA02'], 'the last digits of a number')
+  t.same((await list('?phone=415%20555')).calls.map((c) => c.callSid), ['CA03', 'CA02', 'CA01'], 'digits from the middle')
+  t.same((await list('?phone=%2B4155')).calls.map((c) => c.callSid), [], 'a leading + means the start of the number')
   t.same((await list('?since=1500&until=2500')).calls.map((c) => c.callSid), ['CA02'])
   t.same((await list('?until=1970-01-01')).calls.length, 3, 'a date as upper bound includes that whole day')
   const found = await list('?q=REFUND')
@@ -70,7 +73,7 @@ t.test('GET /api/calls: newest first, opaque cursor pages, phone and date filter
 t.test('GET /api/calls rejects bad parameters with a clear 400', async (t) => {
   const app = await buildTestApp(t)
   for (const [qs, msg] of [
-    ['?limit=0', /limit/], ['?limit=1000', /limit/], ['?cursor=nonsense', /cursor/], ['?phone=12', /phone/],
+    ['?limit=0', /limit/], ['?limit=1000', /limit/], ['?cursor=nonsense', /cursor/], ['?phone=12', /at least 3 digits/], ['?phone=ada', /digits/],
     ['?since=yesterday', /since/], ['?since=2025-02-01&until=2025-01-01', /before/], [`?q=${'x'.repeat(201)}`, /200/],
   ] as const) {
     const res = await app.inject({ url: `/api/calls${qs}`, headers: auth })

@@ -2,11 +2,11 @@
 import type { Test } from 'tap'
 import { openStore } from '../../../src/storage/open.ts'
 import type { EngineUnderTest } from './databases.ts'
-import type { MigrationResult, Store, WriteOp } from '../../../src/storage/store.ts'
+import type { CallQuery, MigrationResult, Store, WriteOp } from '../../../src/storage/store.ts'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
-import { searchTerms } from '../../../src/storage/search.ts'
+import { parsePhonePart, searchTerms } from '../../../src/storage/search.ts'
 import { latestVersion, SQLITE_MIGRATIONS } from '../../../src/storage/migrations.ts'
 
 /** The schema version a fresh database reaches (both engines have the same list). */
@@ -228,6 +228,31 @@ export function storeSuite (t: Test, engine: EngineUnderTest): void {
     t.same(await ids('refund'), ['CA3', 'CA1'], 'and the tables are still there')
     const hit = (await store.listCalls({ limit: 10, terms: ['goodbye'] })).calls[0]
     t.match(hit?.match, { itemId: 'i2', speaker: 'remote', text: 'Thanks, goodbye', startMs: 3000 })
+  })
+
+  t.test('part of a number: digits anywhere, or the start after a +; combines with the other filters', async (t) => {
+    const store = await fresh(t)
+    const C = '+442079460123'
+    await store.write([
+      webhook('CA1', 1000, '+14155550123'), say('CA1', 'i1', 'about my refund', 0),
+      webhook('CA2', 2000, A), webhook('CA3', 3000, C), webhook('CA4', 4000, '+14155550123'),
+      { op: 'call', callSid: 'CA5', at: 5000, patch: { direction: 'inbound', from: 'client:ada', to: OURS, mode: 'assist' } },
+    ])
+    const ids = async (raw: string, more: Partial<CallQuery> = {}): Promise<string[]> => {
+      const part = parsePhonePart(raw)
+      if (!part.ok) throw new Error(part.message)
+      return (await store.listCalls({ limit: 10, phonePart: part.value, ...more })).calls.map((c) => c.callSid)
+    }
+    t.same(await ids('0123'), ['CA4', 'CA3', 'CA1'], 'the last digits of two numbers')
+    t.same(await ids('415 555'), ['CA4', 'CA2', 'CA1'], 'digits in the middle, spaces ignored')
+    t.same(await ids('(415) 555-0123'), ['CA4', 'CA1'])
+    t.same(await ids('+44 20'), ['CA3'], 'a leading + anchors at the start')
+    t.same(await ids('+415'), [], 'so +415 is not 1 415')
+    t.same(await ids('+1 415 555 0123'), ['CA4', 'CA1'], 'a whole number')
+    t.same(await ids('999'), [])
+    t.same(await ids('0123', { terms: ['refund'] }), ['CA1'], 'with a search')
+    t.same(await ids('0123', { since: 2500 }), ['CA4', 'CA3'], 'with dates')
+    t.same(await ids('555', { limit: 1, cursor: { at: 4000, sid: 'CA4' } }), ['CA2'], 'with pages')
   })
 
   t.test('contacts: created by calls, edited, cleared; history holds calls and messages', async (t) => {
