@@ -98,9 +98,16 @@ END;
 INSERT INTO utterances_fts (utterances_fts) VALUES ('rebuild');
 `
 
+// v4: outbound agent calls: the task the AI was given, and how the call went (human, machine, no-answer, busy, failed).
+const V4 = `
+ALTER TABLE calls ADD COLUMN purpose TEXT;
+ALTER TABLE calls ADD COLUMN outcome TEXT;
+`
+
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'contacts, calls, utterances, hints, summaries, messages', sql: SQLITE_V1 },
   { version: 2, name: 'full-text search over utterances (FTS5)', sql: SQLITE_V2 },
+  { version: 4, name: 'calls: purpose and outcome of outbound agent calls', sql: V4 },
 ]
 
 const PG_V1 = SQLITE_V1
@@ -117,6 +124,7 @@ CREATE INDEX utterances_tsv ON utterances USING GIN (tsv);
 export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'contacts, calls, utterances, hints, summaries, messages', sql: PG_V1 },
   { version: 2, name: 'full-text search over utterances (tsvector + GIN)', sql: PG_V2 },
+  { version: 4, name: 'calls: purpose and outcome of outbound agent calls', sql: V4 },
 ]
 
 /** The migrations to apply to go from `current` to `target` (all when target is undefined). */
