@@ -20,6 +20,10 @@ export const TWILIO_PATHS = {
   streamStatus: '/twilio/stream-status',
   /** `<Connect action>` of an agent call: Twilio asks what next once the stream has ended. */
   connectAction: '/twilio/connect-action',
+  /** An outbound agent call's TwiML, requested once answering machine detection has decided (src/call/agent-call.ts). */
+  agentCall: '/twilio/agent-call',
+  /** An outbound agent call's status callback: no-answer, busy and failed become its outcome. */
+  agentCallStatus: '/twilio/agent-call-status',
   whatsapp: '/twilio/whatsapp',
   whatsappStatus: '/twilio/whatsapp-status',
 } as const

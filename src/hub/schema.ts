@@ -1,6 +1,6 @@
 /** The dashboard wire schema (v1): what GET /ui sends and accepts. Documented in docs/ui-events.md. */
 import type { Mode } from '../config.ts'
-import type { AgentState, AiStatus, Direction, Speaker } from '../call/events.ts'
+import type { AgentState, AiStatus, CallOutcome, Direction, Speaker } from '../call/events.ts'
 
 /**
  * Bumped only for breaking changes (a field removed or its meaning changed). New message types and
@@ -70,6 +70,10 @@ export interface UiCallInfo {
   readonly endedAt: number | null
   readonly durationMs: number | null
   readonly endReason: string | null
+  /** An outbound agent call's task for the AI; null for other calls. Optional: snapshots from older peers have none. */
+  readonly purpose?: string | null
+  /** How an outbound agent call went (human, machine, no-answer, busy, failed); null until known. Optional likewise. */
+  readonly outcome?: CallOutcome | null
 }
 
 /** A call as the snapshot carries it: info plus everything said and hinted so far. */
