@@ -135,3 +135,21 @@ t.test('the status callback: no-answer, busy and failed become the outcome; the 
   }
   t.equal((await app.inject({ method: 'POST', url: '/twilio/agent-call-status', payload: 'CallSid=CA1&CallStatus=busy', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).statusCode, 403)
 })
+
+t.test('the fake Twilio REST refuses AMD settings Twilio refuses, and records the ones it accepts', async (t) => {
+  const fake = await startFakeTwilioRest({ accountSid: FAKE_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN })
+  t.teardown(() => fake.close())
+  const create = async (extra: Record<string, string>) => await fetch(`${fake.url}/2010-04-01/Accounts/${FAKE_ACCOUNT_SID}/Calls.json`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${FAKE_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ To: '+14155550123', From: '+15550002222', Url: 'https://x.example/t', ...extra }).toString(),
+  })
+  const bads: Array<Record<string, string>> = [{ MachineDetection: 'Sometimes' }, { MachineDetection: 'Enable', AsyncAmd: 'yes' }, { MachineDetection: 'Enable', MachineDetectionTimeout: '120' }]
+  for (const bad of bads) {
+    const res = await create(bad)
+    t.equal(res.status, 400, JSON.stringify(bad))
+    t.match(await res.json(), { code: 20001, message: /MachineDetection|AsyncAmd/ })
+  }
+  const ok = await create({ MachineDetection: 'DetectMessageEnd', MachineDetectionTimeout: '30' })
+  t.equal(ok.status, 201)
+})
