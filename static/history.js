@@ -95,6 +95,9 @@ async function showList (params) {
   }
 }
 
+/** An outbound agent call's outcome (GET /api/calls `outcome`), as a short label. */
+const OUTCOMES = { human: 'Person answered', machine: 'Voicemail left', 'no-answer': 'No answer', busy: 'Busy', failed: 'Failed' }
+
 function callRow (call) {
   const said = call.match !== undefined
     ? h('span', {}, [h('span', { className: 'meta', text: `${speakerLabel(call.match.speaker, call.direction)} at ${formatDuration(call.match.startMs)}: ` }), call.match.text])
@@ -103,7 +106,7 @@ function callRow (call) {
   return h('tr', {}, [
     h('td', {}, [h('a', { text: when(call.createdAt), attrs: { href: callHref(call.callSid) } })]),
     h('td', {}, [phone ? h('a', { text: who(call), attrs: { href: contactHref(phone) } }) : who(call)]),
-    h('td', {}, [callKind(call), h('br'), h('span', { className: 'meta', text: statusText(call) })]),
+    h('td', {}, [callKind(call), h('br'), h('span', { className: 'meta', text: statusText(call) }), ...(call.outcome ? [' ', h('span', { className: 'pill', text: OUTCOMES[call.outcome] ?? call.outcome })] : [])]),
     h('td', { text: lengthText(call) }),
     h('td', {}, [said]),
   ])
@@ -123,7 +126,7 @@ async function showCall (sid) {
   if (call.contactPhone) link.setAttribute('href', contactHref(call.contactPhone))
   else link.removeAttribute('href')
   byId('call-meta').textContent = `${callKind(call)} · ${when(call.createdAt)} · ${lengthText(call)}`
-  byId('call-status').textContent = statusText(call)
+  byId('call-status').textContent = statusText(call) + (call.outcome ? ` · ${OUTCOMES[call.outcome] ?? call.outcome}` : '') + (call.purpose ? ` · Purpose: ${call.purpose}` : '')
   byId('call-ai').textContent = call.aiStatus ? (AI_LABELS[call.aiStatus] ?? `AI ${call.aiStatus}`) : 'AI —'
   byId('call-ai').dataset.ai = call.aiStatus ?? ''
 
