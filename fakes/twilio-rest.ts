@@ -42,7 +42,23 @@ function parseForm (body: string): Record<string, string | string[]> {
  * Starts the fake on an ephemeral loopback port. It checks Basic auth against the given
  * account SID and token and answers with the JSON shapes the `twilio` SDK parses.
  */
-export interface CreatedCall { sid: string, to: string, from: string, url: string | undefined, statusCallback: string | undefined }
+/** `machineDetection`: the AMD mode asked for (Enable, DetectMessageEnd), undefined without AMD. */
+export interface CreatedCall { sid: string, to: string, from: string, url: string | undefined, statusCallback: string | undefined, machineDetection: string | undefined }
+
+/**
+ * What Twilio accepts for answering machine detection on Calls.create (twilio.com/docs/voice/answering-machine-detection):
+ * the two modes, AsyncAmd true/false, and MachineDetectionTimeout 3-59 s. Anything else is refused with a 400.
+ */
+const MACHINE_DETECTION = new Set(['Enable', 'DetectMessageEnd'])
+function amdProblem (one: (k: string) => string | undefined): string | undefined {
+  const md = one('MachineDetection')
+  if (md !== undefined && !MACHINE_DETECTION.has(md)) return `MachineDetection must be Enable or DetectMessageEnd (got "${md}")`
+  const asyncAmd = one('AsyncAmd')
+  if (asyncAmd !== undefined && asyncAmd !== 'true' && asyncAmd !== 'false') return `AsyncAmd must be true or false (got "${asyncAmd}")`
+  const timeout = one('MachineDetectionTimeout')
+  if (timeout !== undefined && !(/^\d+$/.test(timeout) && Number(timeout) >= 3 && Number(timeout) <= 59)) return `MachineDetectionTimeout must be 3 to 59 seconds (got "${timeout}")`
+  return undefined
+}
 
 export async function startFakeTwilioRest (opts: {
   accountSid: string
@@ -89,7 +105,9 @@ export async function startFakeTwilioRest (opts: {
     if (rec.method === 'POST' && rec.path === `${base}/Calls.json`) {
       for (const k of ['To', 'From']) if (one(k) === undefined) return twilioError(res, 400, 21201, `Missing required parameter ${k}`)
       if (one('Url') === undefined && one('Twiml') === undefined) return twilioError(res, 400, 21205, 'Url or Twiml is required')
-      const created = { sid: sid('CA'), to: one('To') ?? '', from: one('From') ?? '', url: one('Url'), statusCallback: one('StatusCallback') }
+      const amd = amdProblem(one)
+      if (amd !== undefined) return twilioError(res, 400, 20001, amd)
+      const created = { sid: sid('CA'), to: one('To') ?? '', from: one('From') ?? '', url: one('Url'), statusCallback: one('StatusCallback'), machineDetection: one('MachineDetection') }
       json(res, 201, { sid: created.sid, account_sid: opts.accountSid, to: created.to, from: created.from, status: 'queued', direction: 'outbound-api', date_created: new Date().toUTCString() })
       opts.onCallCreated?.(created)
       return

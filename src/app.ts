@@ -20,6 +20,7 @@ import voiceWebhooks from '../plugins/voice-webhooks.ts'
 import mediaStream from '../plugins/media-stream.ts'
 import realtime from '../plugins/realtime.ts'
 import callsApi from '../plugins/calls-api.ts'
+import agentCalls from '../plugins/agent-calls.ts'
 import hints from '../plugins/hints.ts'
 import storage from '../plugins/storage.ts'
 import historyApi from '../plugins/history-api.ts'
@@ -92,6 +93,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(mediaStream)
   await app.register(realtime)
   await app.register(callsApi)
+  await app.register(agentCalls)
   await app.register(hints)
   await app.register(storage)
   await app.register(historyApi)

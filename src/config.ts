@@ -31,6 +31,10 @@ export interface Config {
   readonly voice: string
   readonly agentInstructions: string
   readonly agentGreeting: string
+  /** Who outbound agent calls are made for (BUSINESS_NAME): said in their greeting and voicemail. */
+  readonly businessName: string | undefined
+  /** The voicemail an outbound agent call leaves (VOICEMAIL_TEMPLATE, `{purpose}` and `{business}` filled in); undefined: built in. */
+  readonly voicemailTemplate: string | undefined
   readonly turnDetection: 'server_vad' | 'semantic_vad'
   readonly hintsPrompt: string | undefined
   readonly hintsPromptFile: string | undefined
@@ -202,6 +206,15 @@ export function loadConfig (env: Env = {}): Config {
   if (dialCountries !== undefined && dialCountries.some((c) => !isSupportedCountry(c))) {
     problems.push(`DIAL_ALLOWED_COUNTRIES must be a comma list of two-letter country codes with a telephone numbering plan, like US,CA,GB (got "${str('DIAL_ALLOWED_COUNTRIES') ?? ''}")`)
   }
+  const businessName = str('BUSINESS_NAME')
+  if (businessName !== undefined && (businessName.length > 80 || /\p{Cc}/u.test(businessName))) problems.push('BUSINESS_NAME must be one line of at most 80 characters')
+  const voicemailTemplate = str('VOICEMAIL_TEMPLATE')
+  if (voicemailTemplate !== undefined) {
+    const unknown = [...voicemailTemplate.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]).filter((n) => n !== 'purpose' && n !== 'business')
+    if (voicemailTemplate.length > 600) problems.push('VOICEMAIL_TEMPLATE must be at most 600 characters (it is read onto an answering machine)')
+    if (unknown.length > 0) problems.push(`VOICEMAIL_TEMPLATE may only use {purpose} and {business} (found {${unknown.join('}, {')}})`)
+    if (voicemailTemplate.includes('{business}') && businessName === undefined) problems.push('VOICEMAIL_TEMPLATE uses {business}: set BUSINESS_NAME too')
+  }
   const retention = str('RETENTION_DAYS') === undefined ? undefined : int('RETENTION_DAYS', 0, 1, 36500)
 
   const config: Config = {
@@ -225,6 +238,8 @@ export function loadConfig (env: Env = {}): Config {
     agentInstructions: str('AGENT_INSTRUCTIONS') ??
       'You are a friendly, concise phone assistant. Keep answers short: this is a phone call.',
     agentGreeting: str('AGENT_GREETING') ?? 'Hello! Thanks for calling. How can I help you today?',
+    businessName,
+    voicemailTemplate,
     turnDetection: oneOf('TURN_DETECTION', ['server_vad', 'semantic_vad'] as const, 'server_vad'),
     hintsPrompt: str('HINTS_PROMPT'),
     hintsPromptFile: str('HINTS_PROMPT_FILE'),

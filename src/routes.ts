@@ -28,6 +28,10 @@ export const TWILIO_PATHS = {
   transferAction: '/twilio/transfer-action',
   /** `<Number statusCallback>` of a warm transfer: the operator's phone ringing, answered, done. */
   transferStatus: '/twilio/transfer-status',
+  /** An outbound agent call's TwiML, requested once answering machine detection has decided (src/call/agent-call.ts). */
+  agentCall: '/twilio/agent-call',
+  /** An outbound agent call's status callback: no-answer, busy and failed become its outcome. */
+  agentCallStatus: '/twilio/agent-call-status',
   whatsapp: '/twilio/whatsapp',
   whatsappStatus: '/twilio/whatsapp-status',
 } as const

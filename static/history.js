@@ -170,6 +170,9 @@ async function showList (params) {
   }
 }
 
+/** An outbound agent call's outcome (GET /api/calls `outcome`), as a short label. */
+const OUTCOMES = { human: 'Person answered', machine: 'Voicemail left', 'no-answer': 'No answer', busy: 'Busy', failed: 'Failed' }
+
 function callRow (call, words, q) {
   const said = call.match !== undefined
     ? h('span', {}, [h('span', { className: 'meta', text: `${speakerLabel(call.match.speaker, call.direction)} at ${formatDuration(call.match.startMs)}: ` }), ...marked(call.match.text, words)])
@@ -179,7 +182,7 @@ function callRow (call, words, q) {
   return h('tr', { attrs: { role: 'row' } }, [
     cell('c-when', [h('a', { text: when(call.createdAt), attrs: { href: callHref(call.callSid, q) } })]),
     cell('c-who', [phone ? h('a', { text: who(call), attrs: { href: contactHref(phone) } }) : who(call)]),
-    cell('c-kind', [callKind(call), h('br'), h('span', { className: 'meta', text: statusText(call) })]),
+    cell('c-kind', [callKind(call), h('br'), h('span', { className: 'meta', text: statusText(call) }), ...(call.outcome ? [' ', h('span', { className: 'pill', text: OUTCOMES[call.outcome] ?? call.outcome })] : [])]),
     cell('c-len', [lengthText(call)]),
     cell('c-said', [said]),
   ])
@@ -201,7 +204,7 @@ async function showCall (sid, params) {
   if (call.contactPhone) link.setAttribute('href', contactHref(call.contactPhone))
   else link.removeAttribute('href')
   byId('call-meta').textContent = `${callKind(call)} · ${when(call.createdAt)} · ${lengthText(call)}`
-  byId('call-status').textContent = statusText(call)
+  byId('call-status').textContent = statusText(call) + (call.outcome ? ` · ${OUTCOMES[call.outcome] ?? call.outcome}` : '') + (call.purpose ? ` · Purpose: ${call.purpose}` : '')
   byId('call-ai').textContent = call.aiStatus ? (AI_LABELS[call.aiStatus] ?? `AI ${call.aiStatus}`) : 'AI —'
   byId('call-ai').dataset.ai = call.aiStatus ?? ''
 

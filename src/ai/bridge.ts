@@ -3,6 +3,7 @@ import type { Config, Mode } from '../config.ts'
 import type { CallEventBus } from '../call/bus.ts'
 import { speakerForTrack, type AiStatus, type CallWebhookEvent, type Direction } from '../call/events.ts'
 import type { CallHandler, LiveCall } from '../call/session.ts'
+import { outboundAgentSettings } from '../call/agent-call.ts'
 import type { Logger } from '../log.ts'
 import type { TwilioApi } from '../twilio/rest.ts'
 import type { Handoffs } from '../handoff/handoffs.ts'
@@ -43,6 +44,8 @@ interface Entry {
   detail: string | undefined
   timer: ReturnType<typeof setTimeout> | undefined
   closed: boolean
+  /** The purpose the session was opened with: a stream whose verified purpose differs does not adopt it. */
+  purpose: string | undefined
 }
 
 /** Creates the bridge. Everything it does per call is bounded and never blocks the media path. */
@@ -62,10 +65,11 @@ export function createRealtimeBridge (deps: BridgeDeps): RealtimeBridge {
     bus.publish({ type: 'ai.status', callSid: call.callSid, at: now(), status, ...(detail !== undefined ? { detail } : {}), ...(status === 'refused' ? { kind } : {}) })
   }
 
-  const open = (callSid: string, mode: Mode, direction: Direction, sessionLog: Logger): Entry => {
+  /** `purpose`: an outbound agent call's task, which sets that call's greeting and instructions. */
+  const open = (callSid: string, mode: Mode, direction: Direction, sessionLog: Logger, purpose: string | undefined): Entry => {
     const connect = deps.connect as ConnectRealtime
     const ctx = new CallContext(callSid, bus, now)
-    const entry: Entry = { session: undefined as unknown as AiSession, call: undefined, status: undefined, detail: undefined, timer: undefined, closed: false }
+    const entry: Entry = { session: undefined as unknown as AiSession, call: undefined, status: undefined, detail: undefined, timer: undefined, closed: false, purpose }
     const onStatus = (status: AiStatus, detail?: string): void => {
       if (status !== entry.status || detail !== entry.detail) publishStatus(entry, status, detail)
     }
@@ -73,7 +77,7 @@ export function createRealtimeBridge (deps: BridgeDeps): RealtimeBridge {
       ? new AgentSession({
         ctx,
         connect,
-        config,
+        config: purpose === undefined ? config : { ...config, ...outboundAgentSettings(config, purpose) },
         tools: { twilio: deps.twilio, ...(deps.handoffs !== undefined ? { handoffs: deps.handoffs } : {}) },
         resume: () => deps.handoffs?.resumeFor(callSid),
         log: sessionLog,
@@ -106,7 +110,7 @@ export function createRealtimeBridge (deps: BridgeDeps): RealtimeBridge {
     prewarm (event) {
       if (deps.connect === undefined || !event.ai || prewarmed.has(event.callSid)) return
       const sessionLog = log.child({ callSid: event.callSid })
-      const entry = open(event.callSid, event.mode, event.direction, sessionLog)
+      const entry = open(event.callSid, event.mode, event.direction, sessionLog, event.purpose)
       entry.timer = setTimeout(() => {
         if (prewarmed.get(event.callSid) !== entry) return
         prewarmed.delete(event.callSid)
@@ -130,7 +134,7 @@ export function createRealtimeBridge (deps: BridgeDeps): RealtimeBridge {
         prewarmed.delete(call.callSid)
         clearTimeout(entry.timer)
         entry.timer = undefined
-        if (entry.session.mode !== call.mode) {
+        if (entry.session.mode !== call.mode || entry.purpose !== call.purpose) {
           finish(entry, 'mode changed')
           entry = undefined
         } else {
@@ -138,7 +142,7 @@ export function createRealtimeBridge (deps: BridgeDeps): RealtimeBridge {
           call.log.debug({}, 'adopted the pre-warmed realtime session')
         }
       }
-      entry ??= open(call.callSid, call.mode, call.direction, call.log)
+      entry ??= open(call.callSid, call.mode, call.direction, call.log, call.purpose)
       const e = entry
       e.call = call
       e.session.ctx.startedAt = call.startedAt

@@ -45,6 +45,25 @@ export interface CallWebhookEvent extends Base {
   readonly to: string
   /** false when the call was answered without AI (draining, overloaded, misconfigured). */
   readonly ai: boolean
+  /** An outbound agent call: the task the dashboard gave the AI (src/call/agent-call.ts). */
+  readonly purpose?: string
+}
+/** How an outbound agent call went: who answered (AMD), or why nobody did (the status callback). */
+export type CallOutcome = 'human' | 'machine' | 'no-answer' | 'busy' | 'failed'
+/** We asked Twilio to place an outbound agent call (POST /api/calls, mode agent): it rings from now. */
+export interface CallPlacedEvent extends Base {
+  readonly type: 'call.placed'
+  readonly mode: Mode
+  readonly direction: Direction
+  readonly from: string
+  readonly to: string
+  readonly purpose: string
+}
+/** The outcome of an outbound agent call; `answeredBy` is Twilio's AMD value when it came from one. */
+export interface CallOutcomeEvent extends Base {
+  readonly type: 'call.outcome'
+  readonly outcome: CallOutcome
+  readonly answeredBy?: string
 }
 export interface CallStartedEvent extends Base {
   readonly type: 'call.started'
@@ -200,6 +219,6 @@ export type CallEvent =
   | CallWebhookEvent | CallStartedEvent | CallStatusEvent | CallDialEvent | CallStatsEvent | CallLevelsEvent
   | CallDtmfEvent | CallMarkEvent | CallStoppedEvent | TranscriptEvent | HintDeltaEvent | HintDoneEvent
   | AgentStateEvent | AiStatusEvent | CallMetricEvent | SummaryEvent | CallErrorEvent
-  | StreamOutcomeEvent | CallHandoffEvent | CallControlEvent | CallbackRequestedEvent
+  | StreamOutcomeEvent | CallHandoffEvent | CallControlEvent | CallbackRequestedEvent | CallPlacedEvent | CallOutcomeEvent
 
 export type CallEventType = CallEvent['type']

@@ -43,6 +43,8 @@ export interface LiveCall {
   readonly direction: Direction
   readonly from: string
   readonly to: string
+  /** An outbound agent call's task for the AI, from the verified stream token. */
+  readonly purpose?: string
   readonly tracks: readonly Track[]
   /** `<Connect><Stream>`: we may send media/mark/clear. Never true for `<Start><Stream>` (31924). */
   readonly bidirectional: boolean
@@ -228,6 +230,7 @@ export class MediaSession {
       direction: claims.direction,
       from: claims.from,
       to: claims.to,
+      ...(claims.purpose !== undefined ? { purpose: claims.purpose } : {}),
       tracks: s.tracks,
       bidirectional,
       startedAt: now,

@@ -33,7 +33,7 @@ export function newCall (e: CallEvent): CallState {
     from: '',
     to: '',
     remote: '',
-    phase: e.type === 'call.webhook' || e.type === 'call.status' ? 'ringing' : 'live',
+    phase: e.type === 'call.webhook' || e.type === 'call.status' || e.type === 'call.placed' || e.type === 'call.outcome' ? 'ringing' : 'live',
     twilioStatus: null,
     ringing: null,
     dialStatus: null,
@@ -49,6 +49,8 @@ export function newCall (e: CallEvent): CallState {
     handoff: null,
     callbacks: [],
     control: null,
+    purpose: null,
+    outcome: null,
     levels: { remote: 0, local: 0 },
     talkMs: { remote: 0, operator: 0, agent: 0 },
     lines: [],
@@ -63,7 +65,11 @@ export function newCall (e: CallEvent): CallState {
   if (e.type === 'call.started') {
     Object.assign(c, { streamSid: e.streamSid, direction: e.direction, mode: e.mode, from: e.from, to: e.to, remote: remoteOf(e.direction, e.from, e.to), startedAt: e.startedAt })
   } else if (e.type === 'call.webhook') {
-    Object.assign(c, { direction: e.direction, mode: e.mode, from: e.from, to: e.to, remote: remoteOf(e.direction, e.from, e.to), aiEnabled: e.ai, aiStatus: e.ai ? null : 'off', ringing: dialledParty(e) })
+    Object.assign(c, { direction: e.direction, mode: e.mode, from: e.from, to: e.to, remote: remoteOf(e.direction, e.from, e.to), aiEnabled: e.ai, aiStatus: e.ai ? null : 'off', ringing: dialledParty(e), purpose: e.purpose ?? null })
+  } else if (e.type === 'call.placed') {
+    Object.assign(c, { direction: e.direction, mode: e.mode, from: e.from, to: e.to, remote: remoteOf(e.direction, e.from, e.to), purpose: e.purpose })
+  } else if (e.type === 'call.outcome') {
+    c.outcome = e.outcome
   } else if (e.type === 'call.status') {
     c.twilioStatus = e.status
     if (e.direction !== undefined) c.direction = e.direction

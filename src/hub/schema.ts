@@ -1,6 +1,6 @@
 /** The dashboard wire schema (v1): what GET /ui sends and accepts. Documented in docs/ui-events.md. */
 import type { Mode } from '../config.ts'
-import type { AgentState, AiStatus, CallControl, Direction, HandoffReason, HandoffStage, Speaker } from '../call/events.ts'
+import type { AgentState, AiStatus, CallControl, CallOutcome, Direction, HandoffReason, HandoffStage, Speaker } from '../call/events.ts'
 
 /**
  * Bumped only for breaking changes (a field removed or its meaning changed). New message types and
@@ -100,6 +100,10 @@ export interface UiCallInfo {
   readonly callbacks: readonly UiCallback[]
   /** The last control used from the dashboard on this call (hang up, take over, AI off), and by whom. */
   readonly control: { readonly action: CallControl, readonly at: number } | null
+  /** An outbound agent call's task for the AI; null for other calls. Optional: snapshots from older peers have none. */
+  readonly purpose?: string | null
+  /** How an outbound agent call went (human, machine, no-answer, busy, failed); null until known. Optional likewise. */
+  readonly outcome?: CallOutcome | null
 }
 
 /** A call as the snapshot carries it: info plus everything said and hinted so far. */

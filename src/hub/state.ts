@@ -64,7 +64,7 @@ export class HubState {
       // The new call's info events are already folded into the view that call.started carries.
       out({ type: 'call.started', seq: ++this.#seq, at: e.at, callSid: sid, call: this.view(sid) as UiCall })
       if (e.type === 'call.status' && isTerminalCallStatus(e.status)) this.#end(c, e.at, e.status, e.duration === undefined ? undefined : e.duration * 1000, out)
-      if (e.type === 'call.webhook' || e.type === 'call.started' || e.type === 'call.status') return
+      if (e.type === 'call.webhook' || e.type === 'call.started' || e.type === 'call.status' || e.type === 'call.placed' || e.type === 'call.outcome') return
     }
     switch (e.type) {
       case 'call.webhook':
@@ -78,7 +78,14 @@ export class HubState {
           ...(e.ai ? {} : { aiStatus: 'off' as const }),
           // The answer dials someone now; unless that leg already reported an answer (or its end).
           ...(c.phase !== 'ended' && (c.dialStatus === null || isPreAnswer(c.dialStatus)) ? { ringing: dialledParty(e) } : {}),
+          ...(e.purpose !== undefined ? { purpose: e.purpose } : {}),
         }, out)
+      case 'call.placed':
+        return this.#update(c, e.at, { purpose: e.purpose }, out)
+      case 'call.outcome':
+        // The first outcome stays, as in storage: a late status callback never replaces who answered.
+        if (c.outcome !== null && c.outcome !== undefined) return
+        return this.#update(c, e.at, { outcome: e.outcome }, out)
       case 'call.started':
         return this.#update(c, e.at, {
           phase: 'live',

@@ -28,8 +28,17 @@ export function opForEvent (e: CallEvent): WriteOp | undefined {
           contactPhone: contactOf(e.direction, e.from, e.to),
           mode: e.mode,
           ...(e.type === 'call.webhook' ? (e.ai ? {} : { aiStatus: 'off' }) : { startedAt: e.startedAt }),
+          ...(e.type === 'call.webhook' && e.purpose !== undefined ? { purpose: e.purpose } : {}),
         },
       }
+    case 'call.placed':
+      return {
+        op: 'call',
+        ...base,
+        patch: { direction: e.direction, from: nonEmpty(e.from), to: nonEmpty(e.to), contactPhone: contactOf(e.direction, e.from, e.to), mode: e.mode, purpose: e.purpose },
+      }
+    case 'call.outcome':
+      return { op: 'call', ...base, patch: { outcome: e.outcome } }
     case 'call.status':
       return { op: 'call', ...base, patch: { status: e.status, durationS: e.duration, endedAt: isTerminalCallStatus(e.status) ? e.at : undefined } }
     case 'ai.status':

@@ -124,10 +124,17 @@ ALTER TABLE hints ADD COLUMN feedback_at INTEGER;
 CREATE INDEX hints_feedback ON hints (playbook_id, feedback) WHERE feedback IS NOT NULL;
 `
 
+// v4: outbound agent calls: the task the AI was given, and how the call went (human, machine, no-answer, busy, failed).
+const V4 = `
+ALTER TABLE calls ADD COLUMN purpose TEXT;
+ALTER TABLE calls ADD COLUMN outcome TEXT;
+`
+
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'contacts, calls, utterances, hints, summaries, messages', sql: SQLITE_V1 },
   { version: 2, name: 'full-text search over utterances (FTS5)', sql: SQLITE_V2 },
   { version: 3, name: 'hint feedback and playbook id', sql: SQLITE_V3 },
+  { version: 4, name: 'calls: purpose and outcome of outbound agent calls', sql: V4 },
   { version: 5, name: 'callback tasks', sql: CALLBACKS_V5 },
 ]
 
@@ -148,6 +155,7 @@ export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'contacts, calls, utterances, hints, summaries, messages', sql: PG_V1 },
   { version: 2, name: 'full-text search over utterances (tsvector + GIN)', sql: PG_V2 },
   { version: 3, name: 'hint feedback and playbook id', sql: PG_V3 },
+  { version: 4, name: 'calls: purpose and outcome of outbound agent calls', sql: V4 },
   { version: 5, name: 'callback tasks', sql: CALLBACKS_V5.replaceAll('INTEGER', 'BIGINT') },
 ]
 

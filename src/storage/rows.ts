@@ -24,6 +24,8 @@ export function rowToCall (r: Row): CallRecord {
     durationS: numOrNull(r.duration_s) ?? (streamMs === null ? null : Math.round(streamMs / 1000)),
     utteranceCount: num(r.utterance_count ?? 0),
     summary: strOrNull(r.summary_text),
+    purpose: strOrNull(r.purpose),
+    outcome: strOrNull(r.outcome) as CallRecord['outcome'],
   }
 }
 

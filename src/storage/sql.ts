@@ -34,10 +34,12 @@ type Of<K extends WriteOp['op']> = Extract<WriteOp, { op: K }>
  */
 function callUpsert (d: Dialect, op: Of<'call'>): Stmt {
   const p = op.patch
+  // v4 columns only when the patch sets them: the statement for any other call is the one every schema version accepts.
+  const agent = (['purpose', 'outcome'] as const).filter((k) => p[k] !== undefined)
   return {
     text: `INSERT INTO calls (call_sid, direction, from_number, to_number, contact_phone, mode, status, ai_status,
-        started_at, ended_at, duration_s, stream_ms, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        started_at, ended_at, duration_s, stream_ms, ${agent.map((k) => `${k}, `).join('')}created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${agent.map(() => '?, ').join('')}?, ?)
       ON CONFLICT (call_sid) DO UPDATE SET
         direction = COALESCE(calls.direction, excluded.direction),
         from_number = COALESCE(calls.from_number, excluded.from_number),
@@ -52,11 +54,11 @@ function callUpsert (d: Dialect, op: Of<'call'>): Stmt {
         ended_at = COALESCE(calls.ended_at, excluded.ended_at),
         duration_s = COALESCE(excluded.duration_s, calls.duration_s),
         stream_ms = COALESCE(excluded.stream_ms, calls.stream_ms),
-        created_at = ${least(d, 'calls.created_at', 'excluded.created_at')},
+        ${agent.map((k) => `${k} = COALESCE(calls.${k}, excluded.${k}),\n        `).join('')}created_at = ${least(d, 'calls.created_at', 'excluded.created_at')},
         updated_at = excluded.updated_at`,
     params: [op.callSid, p.direction ?? null, p.from ?? null, p.to ?? null, p.contactPhone ?? null, p.mode ?? null,
       p.status ?? null, p.aiStatus ?? null, p.startedAt ?? null, p.endedAt ?? null, p.durationS ?? null,
-      p.streamMs ?? null, op.at, op.at],
+      p.streamMs ?? null, ...agent.map((k) => p[k] ?? null), op.at, op.at],
   }
 }
 
@@ -240,7 +242,7 @@ export function batchStatements (d: Dialect, ops: readonly WriteOp[]): Stmt[] {
 }
 
 const CALL_COLUMNS = `c.call_sid, c.direction, c.from_number, c.to_number, c.contact_phone, c.mode, c.status, c.ai_status,
-  c.created_at, c.started_at, c.ended_at, c.duration_s, c.stream_ms, ct.name AS contact_name, s.summary AS summary_text,
+  c.created_at, c.started_at, c.ended_at, c.duration_s, c.stream_ms, c.purpose, c.outcome, ct.name AS contact_name, s.summary AS summary_text,
   (SELECT count(*) FROM utterances u WHERE u.call_sid = c.call_sid) AS utterance_count`
 const CALL_FROM = 'FROM calls c LEFT JOIN contacts ct ON ct.phone = c.contact_phone LEFT JOIN summaries s ON s.call_sid = c.call_sid'
 

@@ -1,6 +1,6 @@
 /** The storage interface every engine implements (SQLite and PostgreSQL), with its records and write ops. */
 import type { Mode } from '../config.ts'
-import type { Direction, Speaker } from '../call/events.ts'
+import type { CallOutcome, Direction, Speaker } from '../call/events.ts'
 
 export type Engine = 'sqlite' | 'postgres'
 export type MessageDirection = 'inbound' | 'outbound'
@@ -33,6 +33,10 @@ export interface CallRecord {
   readonly durationS: number | null
   readonly utteranceCount: number
   readonly summary: string | null
+  /** An outbound agent call's task for the AI (null for every other call). */
+  readonly purpose: string | null
+  /** How an outbound agent call went: human, machine, no-answer, busy or failed (null for other calls, or not known yet). */
+  readonly outcome: CallOutcome | null
 }
 
 export interface Utterance {
@@ -170,6 +174,9 @@ export interface CallPatch {
   readonly endedAt?: number
   readonly durationS?: number
   readonly streamMs?: number
+  readonly purpose?: string
+  /** The first outcome recorded stays (a late status callback never replaces who answered). */
+  readonly outcome?: CallOutcome
 }
 
 /**

@@ -40,6 +40,8 @@ export interface CreateCallInput {
   url: string
   statusCallback: string
   statusCallbackEvent?: string[]
+  /** Answering machine detection (synchronous: the `url` is requested once it has decided, with AnsweredBy). */
+  machineDetection?: 'Enable' | 'DetectMessageEnd'
 }
 export interface SendMessageInput { to: string, from: string, body: string, statusCallback?: string }
 export interface IncomingNumber { sid: string, phoneNumber: string, voiceUrl: string, voiceMethod: string }
@@ -90,6 +92,7 @@ export function createTwilioApi (opts: TwilioApiOptions): TwilioApi {
         statusCallback: input.statusCallback,
         statusCallbackMethod: 'POST',
         statusCallbackEvent: input.statusCallbackEvent ?? ['initiated', 'ringing', 'answered', 'completed'],
+        ...(input.machineDetection !== undefined ? { machineDetection: input.machineDetection } : {}),
       })
       return { sid: call.sid, status: call.status }
     }),

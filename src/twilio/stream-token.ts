@@ -18,6 +18,8 @@ export interface StreamClaims {
   readonly direction: Direction
   readonly from: string
   readonly to: string
+  /** An outbound agent call's task for the AI (its own `<Parameter name="purpose">`, bound by the MAC). */
+  readonly purpose?: string
   /** Expiry, ms since the epoch. */
   readonly expiresAt: number
 }
@@ -50,9 +52,10 @@ export function streamTokenKey (cfg: { readonly streamTokenSecret?: string | und
   return Buffer.from(hkdfSync('sha256', cfg.twilioAuthToken, Buffer.alloc(0), HKDF_INFO, 32))
 }
 
-// from/to can be long (SIP URIs), so they stay in their own <Parameter>s and are bound by the MAC, not copied in.
-const macOf = (key: Buffer, head: string, from: string, to: string): Buffer =>
-  createHmac('sha256', key).update(head).update('\n').update(JSON.stringify([from, to])).digest()
+// from/to can be long (SIP URIs), and so can an agent call's purpose: they stay in their own <Parameter>s and are
+// bound by the MAC, not copied in. Without a purpose the MAC input is what it always was.
+const macOf = (key: Buffer, head: string, from: string, to: string, purpose: string | undefined): Buffer =>
+  createHmac('sha256', key).update(head).update('\n').update(JSON.stringify(purpose === undefined ? [from, to] : [from, to, purpose])).digest()
 
 /**
  * Mints a token: `1.<CallSid>.<stream>.<mode>.<direction>.<expiry ms>.<base64url HMAC-SHA256>`. Always under
@@ -61,12 +64,12 @@ const macOf = (key: Buffer, head: string, from: string, to: string): Buffer =>
 export function mintStreamToken (key: Buffer, claims: Omit<StreamClaims, 'expiresAt'>, now: number, ttlMs = STREAM_TOKEN_TTL_MS): string {
   if (!SID.test(claims.callSid)) throw new Error('stream token: CallSid must be 1-64 letters or digits')
   const head = [VERSION, claims.callSid, claims.stream, claims.mode, claims.direction, String(Math.floor(now + ttlMs))].join('.')
-  return `${head}.${macOf(key, head, claims.from, claims.to).toString('base64url')}`
+  return `${head}.${macOf(key, head, claims.from, claims.to, claims.purpose).toString('base64url')}`
 }
 
 /**
  * Verifies the token in `params` (a `start` message's customParameters) for the stream's CallSid. Checks, in
- * order: present, well-formed, MAC (constant time; covers from/to), not expired, minted for this CallSid.
+ * order: present, well-formed, MAC (constant time; covers from/to and any purpose), not expired, minted for this CallSid.
  */
 export function verifyStreamToken (key: Buffer, params: Readonly<Record<string, string>>, callSid: string, now: number): StreamTokenResult {
   const token = params[STREAM_TOKEN_PARAM]
@@ -79,14 +82,15 @@ export function verifyStreamToken (key: Buffer, params: Readonly<Record<string, 
     !DIRECTIONS.includes(direction) || !EXP.test(exp) || !MAC.test(mac)) return { ok: false, reason: 'malformed' }
   const from = params.from ?? ''
   const to = params.to ?? ''
+  const purpose = params.purpose
   // Compared as canonical base64url text: decoding would accept several spellings of one MAC (the last
   // character's spare bits), and the replay check below keys on the token's text.
-  const expected = Buffer.from(macOf(key, parts.slice(0, 6).join('.'), from, to).toString('base64url'))
+  const expected = Buffer.from(macOf(key, parts.slice(0, 6).join('.'), from, to, purpose).toString('base64url'))
   if (!timingSafeEqual(Buffer.from(mac), expected)) return { ok: false, reason: 'bad_signature' }
   const expiresAt = Number(exp)
   if (expiresAt <= now) return { ok: false, reason: 'expired' }
   if (sid !== callSid) return { ok: false, reason: 'callsid_mismatch' }
-  return { ok: true, claims: { callSid: sid, stream: stream as StreamKind, mode: mode as Mode, direction: direction as Direction, from, to, expiresAt } }
+  return { ok: true, claims: { callSid: sid, stream: stream as StreamKind, mode: mode as Mode, direction: direction as Direction, from, to, ...(purpose !== undefined ? { purpose } : {}), expiresAt } }
 }
 
 export interface StreamTokens {

@@ -23,6 +23,8 @@ export interface StreamParams {
   readonly from: string
   readonly to: string
   readonly mode: Mode
+  /** An outbound agent call's task for the AI (src/call/agent-call.ts); covered by the token. */
+  readonly purpose?: string
   /** The per-call stream token (src/twilio/stream-token.ts); sent as `<Parameter name="token">`. */
   readonly token?: string
 }
@@ -81,6 +83,22 @@ export function noAiTwiml (mode: Mode, dialTo: string, callerId?: string, dialSt
   if (mode === 'agent') vr.say(SAY, 'Please hold while I connect you to a person.')
   dialNumber(vr, { answerOnBridge: true, ...(callerId !== undefined ? { callerId } : {}) }, dialTo, dialStatus)
   return vr.toString()
+}
+
+/** Ends the call at once (an outbound agent call answered by a fax machine). */
+export function hangupTwiml (): string {
+  const vr = new VoiceResponse()
+  vr.hangup()
+  return vr.toString()
+}
+
+/**
+ * The voicemail an outbound agent call leaves after the beep: the message, then `<Hangup/>`. With
+ * MachineDetection=DetectMessageEnd Twilio asks for this TwiML only once the greeting has ended, so
+ * the message is recorded whole (docs/protocol.md F).
+ */
+export function voicemailTwiml (message: string): string {
+  return sayAndHangupTwiml(message)
 }
 
 /** Speaks one clear sentence and hangs up: never a silent hang-up, never a 500 to Twilio. */

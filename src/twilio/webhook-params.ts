@@ -14,6 +14,12 @@ const callSid = () => Type.String({ minLength: 1 })
 /** Voice webhooks (inbound, outbound, `<Connect action>`). */
 export const VoiceCallParams = Type.Object({ CallSid: callSid(), From: text(), To: text() }, OPEN)
 
+/**
+ * An outbound agent call's TwiML request (MachineDetection set): AnsweredBy is Twilio's AMD verdict (human,
+ * machine_start, machine_end_beep, machine_end_silence, machine_end_other, fax, unknown).
+ */
+export const AgentCallParams = Type.Object({ CallSid: callSid(), From: text(), To: text(), AnsweredBy: text(), MachineDetectionDuration: text() }, OPEN)
+
 /** The call's status callback. `Direction`: `inbound`, `outbound-api` (click-to-call) or `outbound-dial`. */
 export const CallStatusParams = Type.Object({ CallSid: callSid(), CallStatus: text(), CallDuration: text(), Direction: text() }, OPEN)
 

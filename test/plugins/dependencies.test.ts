@@ -19,7 +19,7 @@ for (const file of files) {
 const metaOf = (name: string): Meta => (plugins.get(name) as Plugin)[Symbol.for('plugin-meta')] as Meta
 
 /** Whose routes, hooks and outside plugins stay inside (the rest decorate the app for everyone). */
-const ROUTE_PLUGINS = ['call-controls', 'calls-api', 'dashboard', 'health', 'hint-feedback', 'history-api', 'media-stream', 'metrics-endpoint', 'voice-webhooks', 'whatsapp']
+const ROUTE_PLUGINS = ['agent-calls', 'call-controls', 'calls-api', 'dashboard', 'health', 'hint-feedback', 'history-api', 'media-stream', 'metrics-endpoint', 'voice-webhooks', 'whatsapp']
 
 /** The plugin's declared dependencies, transitively, each after its own (what it needs registered first). */
 function closure (name: string, out: string[] = []): string[] {

@@ -57,3 +57,17 @@ t.test('MAX_EVENT_LOOP_UTILIZATION: 0.98 by default, a fraction from 0.5 to 1, a
     t.same((err as ConfigError).problems, [`MAX_EVENT_LOOP_UTILIZATION must be a number from 0.5 to 1 (got "${bad}")`])
   }
 })
+
+t.test('BUSINESS_NAME and VOICEMAIL_TEMPLATE (outbound agent calls): optional, checked when set', async (t) => {
+  const base = { PUBLIC_BASE_URL: 'https://talkhint.example.com', TWILIO_AUTH_TOKEN: 'tok' }
+  t.match(loadConfig(base), { businessName: undefined, voicemailTemplate: undefined })
+  t.match(loadConfig({ ...base, BUSINESS_NAME: 'Acme Dental', VOICEMAIL_TEMPLATE: '{business}: {purpose}' }), { businessName: 'Acme Dental', voicemailTemplate: '{business}: {purpose}' })
+  const problems = (env: Record<string, string>): readonly string[] => {
+    try { loadConfig({ ...base, ...env }) } catch (e) { return (e as ConfigError).problems }
+    return []
+  }
+  t.same(problems({ VOICEMAIL_TEMPLATE: 'Hi {name}, {purpose}' }), ['VOICEMAIL_TEMPLATE may only use {purpose} and {business} (found {name})'])
+  t.same(problems({ VOICEMAIL_TEMPLATE: '{business} calling' }), ['VOICEMAIL_TEMPLATE uses {business}: set BUSINESS_NAME too'])
+  t.same(problems({ VOICEMAIL_TEMPLATE: 'x'.repeat(601) }), ['VOICEMAIL_TEMPLATE must be at most 600 characters (it is read onto an answering machine)'])
+  t.same(problems({ BUSINESS_NAME: 'x'.repeat(81) }), ['BUSINESS_NAME must be one line of at most 80 characters'])
+})

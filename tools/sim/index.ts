@@ -1,5 +1,5 @@
 /** The call simulator's public API: a whole simulated call, or the Twilio-speaking pieces on their own. */
-export { simulateCall, type SimulateOptions } from './simulate.ts'
+export { simulateCall, simulateUnansweredCall, type PlacedCall, type SimulateOptions, type UnansweredResult } from './simulate.ts'
 export type { SimResult } from './outcome.ts'
 export { TwilioStreamClient, type StreamClientOptions } from './stream-client.ts'
 export { PlaybackQueue } from './playback.ts'

@@ -26,6 +26,14 @@ export interface SimulateOptions {
   readonly to?: string
   /** Simulate the click-to-call leg (POST /twilio/outbound?to=…) that dials this E.164 number. */
   readonly outbound?: string
+  /**
+   * Play a call the server placed through the REST API (what the fake Twilio REST recorded): Twilio requests its
+   * `url` when the called party answers, and posts its `statusCallback`. With `machineDetection`, the request carries
+   * `answeredBy` (default `human`) as AMD sends it; for a call nobody answers, use `simulateUnansweredCall`.
+   */
+  readonly placed?: PlacedCall
+  /** The AMD verdict for a `placed` call with machineDetection: human, machine_end_beep, machine_end_silence, fax, unknown… */
+  readonly answeredBy?: string
   /** The remote party's audio (default: the shipped caller fixture). */
   readonly caller?: AudioInput
   /** The operator's audio in assist mode (default: the shipped operator fixture). */
@@ -46,7 +54,30 @@ export interface SimulateOptions {
   readonly onEvent?: SimEventListener
 }
 
+/** A call the server created with Calls.create, as the fake Twilio REST records it (fakes/twilio-rest.ts CreatedCall). */
+export interface PlacedCall {
+  readonly sid?: string
+  readonly from: string
+  readonly to: string
+  /** The absolute https URL Twilio requests for the call's TwiML. */
+  readonly url: string | undefined
+  readonly statusCallback: string | undefined
+  /** `Enable` or `DetectMessageEnd` when answering machine detection was asked for. */
+  readonly machineDetection?: string | undefined
+}
+
 const DTMF = /^[0-9*#wW]$/
+/** How long AMD listened before deciding, as Twilio reports it (MachineDetectionDuration, ms): a machine's whole greeting. */
+const AMD_MS: Readonly<Record<string, string>> = { human: '1870', unknown: '5000', fax: '2400' }
+/** Twilio's voice-webhook params for a placed call's TwiML request, with the AMD verdict when AMD was on. */
+function placedParams (placed: PlacedCall, accountSid: string, callSid: string, answeredBy: string | undefined): Record<string, string> {
+  const params = voiceParams({ accountSid, callSid, from: placed.from, to: placed.to, direction: 'outbound-api' })
+  if (placed.machineDetection === undefined) return params
+  const verdict = answeredBy ?? 'human'
+  return { ...params, AnsweredBy: verdict, MachineDetectionDuration: AMD_MS[verdict] ?? '6120' }
+}
+/** AMD verdicts after which nobody listens for a stream: the TwiML speaks (or not) and hangs up. */
+const isMachine = (answeredBy: string | undefined): boolean => answeredBy !== undefined && (answeredBy === 'fax' || answeredBy.startsWith('machine_'))
 
 /** What every phase of a call shares: where to send, how to report. */
 interface Ctx {
@@ -96,6 +127,14 @@ export async function simulateCall (opts: SimulateOptions): Promise<SimResult> {
   const stream = twiml.stream
   for (const v of stream === undefined ? twiml.verbs : twiml.verbs.slice(0, twiml.streamIndex)) if (v.verb === 'Say') emit({ type: 'say', text: v.text })
   if (stream === undefined || twiml.issues.some((i) => i.code === '31941')) {
+    if (opts.placed !== undefined && isMachine(opts.answeredBy)) {
+      // The voicemail (or a fax hang-up) is the expected answer to a machine: it plays, then the call completes.
+      emit({ type: 'next', summary: describeVerbs(twiml.verbs) })
+      if (opts.statusCallbacks !== false && opts.placed.statusCallback !== undefined) {
+        await callback(ctx, opts.placed.statusCallback, { ...call.params, CallStatus: 'completed', CallDuration: '0' }, 'completed')
+      }
+      return finishCall({ ...call, problems, stream: undefined })
+    }
     if (stream === undefined) {
       const dials = twiml.verbs.some((v) => v.verb === 'Dial')
       ctx.problem('no-stream', dials ? 'warning' : 'error', dials
@@ -113,16 +152,18 @@ export async function simulateCall (opts: SimulateOptions): Promise<SimResult> {
 async function answer (ctx: Ctx): Promise<Answered> {
   const { opts, target, emit } = ctx
   const accountSid = opts.accountSid ?? randomSid('AC')
-  const callSid = opts.callSid ?? randomSid('CA')
-  const direction: Direction = opts.outbound === undefined ? 'inbound' : 'outbound'
-  const path = opts.outbound === undefined ? TWILIO_PATHS.inbound : `${TWILIO_PATHS.outbound}?to=${encodeURIComponent(opts.outbound)}`
-  const params = voiceParams({
-    accountSid,
-    callSid,
-    from: opts.from ?? '+15555550100',
-    to: opts.to ?? '+15555550199',
-    direction: direction === 'inbound' ? 'inbound' : 'outbound-api',
-  })
+  const callSid = opts.callSid ?? opts.placed?.sid ?? randomSid('CA')
+  const direction: Direction = opts.outbound === undefined && opts.placed === undefined ? 'inbound' : 'outbound'
+  const path = opts.placed?.url ?? (opts.outbound === undefined ? TWILIO_PATHS.inbound : `${TWILIO_PATHS.outbound}?to=${encodeURIComponent(opts.outbound)}`)
+  const params = opts.placed !== undefined
+    ? placedParams(opts.placed, accountSid, callSid, opts.answeredBy)
+    : voiceParams({
+      accountSid,
+      callSid,
+      from: opts.from ?? '+15555550100',
+      to: opts.to ?? '+15555550199',
+      direction: direction === 'inbound' ? 'inbound' : 'outbound-api',
+    })
   const hook = await postTwilioWebhook(target, path, params, { signal: opts.signal })
   emit({ type: 'webhook', url: hook.url, status: hook.status, ms: hook.ms })
   if (hook.status !== 200) throw webhookError(target, hook)
@@ -177,7 +218,7 @@ async function streamCall (ctx: Ctx, call: Answered, stream: TwimlStream, audio:
   const actionUrl = byServer && holder?.verb === 'Connect' ? holder.action : undefined
   // The call is still up when the server ends <Connect>: Twilio asks the action URL what next, then the call goes on.
   const connectAction = actionUrl === undefined ? undefined : await requestConnectAction(ctx, call, actionUrl)
-  post(target.publicBaseUrl + TWILIO_PATHS.callStatus, 'completed', { ...call.params, CallStatus: 'completed', CallDuration: String(Math.round(durationMs / 1000)) })
+  post(opts.placed !== undefined ? opts.placed.statusCallback : target.publicBaseUrl + TWILIO_PATHS.callStatus, 'completed', { ...call.params, CallStatus: 'completed', CallDuration: String(Math.round(durationMs / 1000)) })
   await Promise.all(callbacks)
   if (byServer) {
     if (close.code !== 1000 && close.code !== 1005) ctx.problem('31921', 'error', `server closed the stream with ${close.code}${close.reason !== '' ? ` (${close.reason})` : ''} before the call ended`)
@@ -237,6 +278,9 @@ function checkOptions (opts: SimulateOptions): void {
   if (opts.speed !== undefined && !(opts.speed > 0 && Number.isFinite(opts.speed))) bad(`speed must be a positive number (got ${opts.speed})`)
   // A non-E.164 --outbound is sent as is: the server must answer it with a spoken error, worth seeing.
   if (opts.outbound === '') bad('outbound must be a phone number like +14155550100')
+  if (opts.placed !== undefined && opts.outbound !== undefined) bad('a call is either a click-to-call leg (outbound) or a placed call (placed), not both')
+  if (opts.placed !== undefined && opts.placed.url === undefined) bad('the placed call has no Url: Twilio would have nothing to request when it is answered')
+  if (opts.answeredBy !== undefined && opts.placed?.machineDetection === undefined) bad('answeredBy needs a placed call with MachineDetection: Twilio sends AnsweredBy only when AMD was asked for')
   if (!/^https:\/\//.test(opts.publicBaseUrl)) bad(`PUBLIC_BASE_URL must be an https:// URL, as the server requires (got "${opts.publicBaseUrl}")`)
   if (opts.authToken === '') bad('TWILIO_AUTH_TOKEN is empty: the simulator signs every request with it')
   for (const d of opts.dtmf ?? []) if (!DTMF.test(d.digit) || !(d.atMs >= 0)) bad(`invalid DTMF "${d.digit}" at ${d.atMs} ms (digits 0-9, * or #)`)
@@ -260,12 +304,45 @@ async function requestConnectAction (ctx: Ctx, call: Answered, url: string): Pro
   }
 }
 
-async function callback (ctx: Ctx, url: string, params: Record<string, string>, event: string): Promise<void> {
+async function callback (ctx: Ctx, url: string, params: Record<string, string>, event: string, onStatus?: (status: number) => void): Promise<void> {
   try {
     const res = await postTwilioWebhook(ctx.target, url, params)
+    onStatus?.(res.status)
     ctx.emit({ type: 'status.callback', url: res.url, event, status: res.status })
     if (res.status >= 300) ctx.problem('11200', 'warning', `status callback ${new URL(url).pathname} (${event}) answered ${res.status}`)
   } catch (err) {
     ctx.problem('11200', 'warning', `status callback ${url} (${event}) failed: ${(err as Error).message}`)
   }
+}
+
+/** What Twilio reports for a placed call that never connects: only its status callback. */
+export interface UnansweredResult { readonly callSid: string, readonly status: 'no-answer' | 'busy' | 'failed', readonly callback: { readonly url: string, readonly status: number } | undefined, readonly problems: readonly Problem[] }
+
+/**
+ * A placed call nobody answers (`no-answer`: it rang out; `busy`; `failed`: the number could not be reached): Twilio
+ * never requests its TwiML and posts the final CallStatus to its status callback, as it does for a real call.
+ */
+export async function simulateUnansweredCall (opts: Pick<SimulateOptions, 'serverUrl' | 'publicBaseUrl' | 'authToken' | 'accountSid' | 'signal' | 'onEvent'> & { readonly placed: PlacedCall, readonly status: UnansweredResult['status'] }): Promise<UnansweredResult> {
+  checkOptions({ ...opts, placed: opts.placed })
+  const problems: Problem[] = []
+  const emit: SimEventListener = (e) => { try { opts.onEvent?.(e) } catch {} }
+  const ctx: Ctx = {
+    opts,
+    target: { serverUrl: opts.serverUrl ?? 'http://127.0.0.1:8080', publicBaseUrl: opts.publicBaseUrl.replace(/\/+$/, ''), authToken: opts.authToken },
+    emit,
+    problems,
+    problem (code, severity, message) {
+      const p = { code, severity, message, count: 1 }
+      problems.push(p)
+      emit({ type: 'problem', problem: p })
+    },
+  }
+  const callSid = opts.placed.sid ?? randomSid('CA')
+  const url = opts.placed.statusCallback
+  if (url === undefined) return { callSid, status: opts.status, callback: undefined, problems }
+  let status = 0
+  emit({ type: 'next', summary: `nobody answers: the call ends ${opts.status}` })
+  const params = { ...voiceParams({ accountSid: opts.accountSid ?? randomSid('AC'), callSid, from: opts.placed.from, to: opts.placed.to, direction: 'outbound-api' }), CallStatus: opts.status, CallDuration: '0' }
+  await callback(ctx, url, params, opts.status, (s) => { status = s })
+  return { callSid, status: opts.status, callback: { url, status }, problems }
 }

@@ -1,4 +1,4 @@
-/** "Call a number": POST /api/calls, with the API's own error message shown next to the field. */
+/** "Call a number": POST /api/calls (a copilot call, or an AI agent call with a purpose), with the API's own error message shown. */
 import { byId } from '../dom.js'
 
 /**
@@ -10,7 +10,17 @@ export function setupDial (opts) {
   const input = byId('dial-to')
   const button = byId('dial-go')
   const msg = byId('dial-msg')
-  const idle = msg.textContent
+  const mode = byId('dial-mode')
+  const purpose = byId('dial-purpose')
+  const idleCopilot = msg.textContent
+  const idleAgent = 'The AI calls the number; a person gets the agent, an answering machine a short voicemail.'
+  let idle = idleCopilot
+  mode.addEventListener('change', () => {
+    const agent = mode.value === 'agent'
+    byId('dial-purpose-row').hidden = !agent
+    idle = agent ? idleAgent : idleCopilot
+    say(idle, 'info')
+  })
   /** The call this form placed while its "Ringing…" message is up. */
   let ringing = null
   const say = (text, kind) => {
@@ -27,13 +37,19 @@ export function setupDial (opts) {
       input.focus()
       return
     }
+    const agent = mode.value === 'agent'
+    if (agent && purpose.value.trim() === '') {
+      say('Say what the AI should do on this call (the purpose).', 'error')
+      purpose.focus()
+      return
+    }
     button.disabled = true
     say('Placing the call…', 'info')
     try {
       const res = await fetch('/api/calls', {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ to }),
+        body: JSON.stringify(agent ? { to, mode: 'agent', purpose: purpose.value.trim() } : { to }),
       })
       if (res.status === 401) return opts.onUnauthorized()
       const body = await res.json().catch(() => ({}))
@@ -42,8 +58,9 @@ export function setupDial (opts) {
         input.focus()
         return
       }
-      say('Ringing your phone now. Answer it and we connect you.', 'ok')
+      say(agent ? 'The AI is calling now. Follow it in the live list.' : 'Ringing your phone now. Answer it and we connect you.', 'ok')
       input.value = ''
+      if (agent) purpose.value = ''
       if (typeof body.callSid === 'string') {
         ringing = body.callSid
         opts.onStarted(body.callSid, to)

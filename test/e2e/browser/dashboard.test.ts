@@ -222,6 +222,19 @@ if (!existsSync(CHROMIUM)) {
     await page.click('#dial-go')
     await page.waitForSelector('#dial-msg[data-kind="error"]:text("Click-to-call needs TWILIO_ACCOUNT_SID")')
 
+    // An AI agent call: the purpose field appears with the mode, is required, and the API's refusal is shown.
+    t.equal(await page.isVisible('#dial-purpose'), false, 'no purpose field for a copilot call')
+    await page.selectOption('#dial-mode', 'agent')
+    await page.waitForSelector('#dial-purpose', { state: 'visible' })
+    await page.click('#dial-go')
+    await page.waitForSelector('#dial-msg[data-kind="error"]:text("the purpose")')
+    t.equal(await page.evaluate(() => document.activeElement?.id), 'dial-purpose', 'focus goes to the missing purpose')
+    await page.fill('#dial-purpose', 'Confirm the appointment on Tuesday at 3 pm')
+    await page.press('#dial-purpose', 'Enter')
+    await page.waitForSelector('#dial-msg[data-kind="error"]:text("An AI agent call needs TWILIO_ACCOUNT_SID")')
+    await page.selectOption('#dial-mode', 'assist')
+    await page.waitForSelector('#dial-purpose', { state: 'hidden' })
+
     // Logging out ends the session: the page is the login page again, and so is any later visit.
     await page.click('button:text("Log out")')
     await page.waitForURL(base + '/login')

@@ -47,7 +47,6 @@ export function storeSuite (t: Test, engine: EngineUnderTest): void {
     t.same(results.map((r) => r.to), [LATEST, LATEST, LATEST])
     t.equal(results.filter((r) => r.from === 0).length, 1, 'exactly one instance applied the migrations')
     t.same(results.filter((r) => r.from !== 0).map((r) => r.from), [LATEST, LATEST], 'the others found them done')
-    t.equal(results.filter((r) => r.from === 0).length, 1, 'exactly one instance applied the migrations')
     const a = await db.open()
     await a.write([webhook('CA1', 1000), say('CA1', 'i1', 'hello there', 0)])
     t.equal((await a.listCalls({ limit: 10, terms: ['hello'] })).calls.length, 1, 'the schema works')
@@ -70,6 +69,37 @@ export function storeSuite (t: Test, engine: EngineUnderTest): void {
     await store.write([say('CAold', 'i2', 'and the refund never came', 1000)])
     t.equal((await store.listCalls({ limit: 10, terms: ['refund'] })).calls.length, 1, 'new rows are indexed too')
     t.equal((await store.contactHistory(A, 10)).messages.length, 1, 'v1 messages survive')
+  })
+
+  t.test('upgrades a v2 database: its calls gain an empty purpose and outcome, and new agent calls store both', async (t) => {
+    const db = await engine.create(t)
+    const v2 = await db.open({ migrate: 2 })
+    await v2.write([webhook('CAold', 1000)])
+    await v2.close()
+    const { store, migration } = await openStore(db.url, { schema: db.schema })
+    t.teardown(() => store.close())
+    t.same(migration, { from: 2, to: 4, latest: 4 })
+    t.match((await store.getCall('CAold'))?.call, { purpose: null, outcome: null }, 'an existing call has neither')
+    await store.write([
+      { op: 'call', callSid: 'CAagent', at: 2000, patch: { direction: 'outbound', from: OURS, to: B, contactPhone: B, mode: 'agent', purpose: 'Confirm the appointment on Tuesday at 3 pm' } },
+      { op: 'call', callSid: 'CAagent', at: 2100, patch: { purpose: 'a later purpose never replaces the first' } },
+    ])
+    t.match((await store.getCall('CAagent'))?.call, { mode: 'agent', purpose: 'Confirm the appointment on Tuesday at 3 pm', outcome: null })
+  })
+
+  t.test('stores an agent call\'s outcome: the first one stays, and the history lists it', async (t) => {
+    const store = await fresh(t)
+    await store.write([
+      { op: 'call', callSid: 'CAvm', at: 1000, patch: { direction: 'outbound', from: OURS, to: A, contactPhone: A, mode: 'agent', purpose: 'Remind about the invoice' } },
+      { op: 'call', callSid: 'CAvm', at: 1500, patch: { outcome: 'machine' } },
+      { op: 'call', callSid: 'CAvm', at: 9000, patch: { status: 'completed', endedAt: 9000, outcome: 'failed' } },
+      { op: 'call', callSid: 'CAbusy', at: 2000, patch: { direction: 'outbound', from: OURS, to: B, contactPhone: B, mode: 'agent', purpose: 'Confirm' } },
+      { op: 'call', callSid: 'CAbusy', at: 2100, patch: { status: 'busy', outcome: 'busy' } },
+    ])
+    t.match((await store.getCall('CAvm'))?.call, { outcome: 'machine', status: 'completed', purpose: 'Remind about the invoice' })
+    const page = await store.listCalls({ limit: 10 })
+    t.same(page.calls.map((c) => [c.callSid, c.outcome, c.purpose]), [['CAbusy', 'busy', 'Confirm'], ['CAvm', 'machine', 'Remind about the invoice']])
+    t.same((await store.contactHistory(B, 10)).calls.map((c) => c.outcome), ['busy'], 'the contact page has it too')
   })
 
   t.test('merges call events into one row: the webhook\'s parties win, a late status never overwrites a terminal one', async (t) => {
