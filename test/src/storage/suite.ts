@@ -78,7 +78,7 @@ export function storeSuite (t: Test, engine: EngineUnderTest): void {
     await v2.close()
     const { store, migration } = await openStore(db.url, { schema: db.schema })
     t.teardown(() => store.close())
-    t.same(migration, { from: 2, to: 4, latest: 4 })
+    t.same(migration, { from: 2, to: LATEST, latest: LATEST })
     t.match((await store.getCall('CAold'))?.call, { purpose: null, outcome: null }, 'an existing call has neither')
     await store.write([
       { op: 'call', callSid: 'CAagent', at: 2000, patch: { direction: 'outbound', from: OURS, to: B, contactPhone: B, mode: 'agent', purpose: 'Confirm the appointment on Tuesday at 3 pm' } },
