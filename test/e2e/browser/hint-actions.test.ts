@@ -10,6 +10,13 @@ import { CHROMIUM, launchContext, logInPage } from './harness.ts'
 const auth = { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` }
 const NEW_HINT = 'Ask whether they want the switch done today, while they are on the line.'
 
+/** Opens a call from the list; at phone width, while a call is live, the list is folded behind the switcher first. */
+async function pick (page: import('playwright-core').Page, sid: string): Promise<void> {
+  await page.waitForSelector(`#live-calls li[data-sid="${sid}"]`, { state: 'attached' })
+  if (await page.locator('#switcher').isVisible() && await page.getAttribute('#switcher', 'aria-expanded') === 'false') await page.click('#switcher')
+  await page.click(`#live-calls li[data-sid="${sid}"] button`)
+}
+
 if (!existsSync(CHROMIUM)) {
   t.plan(0, `skip: ${CHROMIUM} is missing; install it with: apt-get update && apt-get install -y chromium`)
 } else {
@@ -35,7 +42,7 @@ if (!existsSync(CHROMIUM)) {
     page.on('console', (m) => { if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(`console: ${m.text()}`) })
     await page.goto(base + '/')
     await logInPage(page)
-    await page.click(`#live-calls li[data-sid="${sid}"] button`)
+    await pick(page, sid)
     await page.waitForSelector(`#hint-now:not(.streaming) .hint-text:text("${HINTS[2] as string}")`)
     return { page, problems }
   }
@@ -100,7 +107,7 @@ if (!existsSync(CHROMIUM)) {
     t.same((await app.inject({ url: '/api/hints/feedback', headers: auth })).json(), { playbooks: [{ playbookId: null, up: 1, down: 1 }] })
 
     await page.reload()
-    await page.click(`#live-calls li[data-sid="${sid}"] button`)
+    await pick(page, sid)
     await page.waitForSelector('#hint-now [data-action="up"][aria-pressed="true"]')
     t.equal(await page.getAttribute('#hint-list li[data-hint-id="hint_1"] [data-action="down"]', 'aria-pressed'), 'true', 'read back after a reload')
 
@@ -133,7 +140,7 @@ if (!existsSync(CHROMIUM)) {
     t.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no horizontal overflow at 390 px')
 
     await page.reload()
-    await page.click(`#live-calls li[data-sid="${sid}"] button`)
+    await pick(page, sid)
     await page.waitForSelector('.hint-pinned:not([hidden]) .hint-text')
     t.same(await page.locator('.hint-pinned .hint-text').allTextContents(), [HINTS[0]], 'kept in this browser')
 

@@ -159,7 +159,7 @@ if (!existsSync(CHROMIUM)) {
 
     // A number nothing is stored for: its first call, shown by number; notes can start there.
     const stranger = callSidFor(0x2a7)
-    app.bus.publish({ type: 'call.started', callSid: stranger, at: Date.now(), streamSid: 'MZ2a7', mode: 'assist', direction: 'inbound', from: '+14155550999', to: '+15550002222', tracks: ['inbound', 'outbound'], bidirectional: false, startedAt: Date.now() })
+    app.bus.publish({ type: 'call.started', callSid: stranger, at: Date.now(), streamSid: `MZ${stranger.slice(2)}`, mode: 'assist', direction: 'inbound', from: '+14155550999', to: '+15550002222', tracks: ['inbound', 'outbound'], bidirectional: false, startedAt: Date.now() })
     await page.click(`li[data-sid="${stranger}"] button`)
     await page.waitForSelector('#ctx-count:text("First call")')
     t.equal(await page.textContent('#ctx-name'), '+1 415 555 0999')
