@@ -30,7 +30,7 @@ export function testConfig (overrides: Record<string, string | undefined> = {}):
     OPERATOR_PHONE: '+15550001111',
     TWILIO_PHONE_NUMBER: '+15550002222',
     DATABASE_URL: 'sqlite::memory:',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // A loaded test machine must not turn answers into load-shedding 503s; tests of load shedding set their own.
     MAX_EVENT_LOOP_DELAY_MS: '60000',
     MAX_EVENT_LOOP_UTILIZATION: '1',

@@ -39,8 +39,8 @@ t.test('transfer_to_operator without TWILIO_ACCOUNT_SID: the action dials the op
     setTimeout(() => conn.functionCall('transfer_to_operator', { reason: 'wants a person' }), 50)
   })
   t.equal(r.ok, true, `clean call (${JSON.stringify(r.problems)})`)
-  t.same(verbs(r), ['Say', 'Dial'])
-  t.match(r.connectAction?.twiml?.verbs[1], { verb: 'Dial', target: '+15550001111' })
+  t.same(verbs(r), ['Say', 'Start', 'Dial'], 'a warm transfer: one sentence, the copilot\'s fork, the operator')
+  t.match(r.connectAction?.twiml?.verbs[2], { verb: 'Dial', target: '+15550001111' })
 })
 
 t.test('responses that keep failing: one retry, then the action says sorry and dials the operator', async (t) => {
@@ -51,15 +51,15 @@ t.test('responses that keep failing: one retry, then the action says sorry and d
   })
   t.equal(r.ok, true, `clean call (${JSON.stringify(r.problems)})`)
   t.ok(r.durationMs < 5000, `the caller was not left waiting (${Math.round(r.durationMs)} ms of call time)`)
-  t.same(verbs(r), ['Say', 'Dial'])
+  t.same(verbs(r), ['Say', 'Start', 'Dial'])
   t.match(r.connectAction?.twiml?.verbs[0], { verb: 'Say', text: /technical trouble/ })
 })
 
 t.test('AI off (no OPENAI_API_KEY): the server ends <Connect> at once; no record, so the action gives the operator', async (t) => {
   const r = await agentCall(t, () => {}, { OPENAI_API_KEY: undefined })
   t.match(r.close, { by: 'server', code: 1000 })
-  t.same(verbs(r), ['Say', 'Dial'])
-  t.match(r.connectAction?.twiml?.verbs[0], { verb: 'Say', text: /One moment/ })
+  t.same(verbs(r), ['Say', 'Start', 'Dial'])
+  t.match(r.connectAction?.twiml?.verbs[0], { verb: 'Say', text: /technical trouble/ }, 'no record of why: handed over as a fallback')
 })
 
 const REDIS = process.env.REDIS_URL_TEST
