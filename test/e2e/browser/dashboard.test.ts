@@ -125,7 +125,7 @@ if (!existsSync(CHROMIUM)) {
 
     const startedAt = await page.evaluate((sid) => (window as unknown as { talkhint: { store: { calls: Map<string, { startedAt: number }> } } }).talkhint.store.calls.get(sid)?.startedAt ?? 0, sid)
     const stopAt = startedAt + 93_000
-    publish({ type: 'call.stopped', callSid: sid, at: stopAt, streamSid: 'MZ1', reason: 'stop', durationMs: stopAt - startedAt, stats: {} as never })
+    publish({ type: 'call.stopped', callSid: sid, at: stopAt, streamSid: `MZ${sid.slice(2)}`, reason: 'stop', durationMs: stopAt - startedAt, stats: {} as never })
     // The final figure is the hub's endedAt − startedAt: the clock the live tick used.
     await page.waitForSelector(`#recent-calls li[data-sid="${sid}"] .ci-duration:text("1:33")`)
     t.equal(await page.textContent('#c-duration'), '1:33', 'the header says the same')
@@ -165,7 +165,7 @@ if (!existsSync(CHROMIUM)) {
     await page.waitForSelector('#transcript .line[data-item-id="while_down"] .text:text("Said while you were offline")')
     await page.waitForSelector('#banner-text:text("back in sync")')
     t.equal(await page.locator('body.offline').count(), 0)
-    app.bus.publish({ type: 'call.stopped', callSid: sid, at: Date.now(), streamSid: 'MZ', reason: 'stop', durationMs: 1000, stats: {} as never })
+    app.bus.publish({ type: 'call.stopped', callSid: sid, at: Date.now(), streamSid: `MZ${sid.slice(2)}`, reason: 'stop', durationMs: 1000, stats: {} as never })
     t.same(problems, [])
   })
 
@@ -206,7 +206,7 @@ if (!existsSync(CHROMIUM)) {
     await page.keyboard.press('Enter')
     await page.waitForSelector('#c-remote:text("+1 415 555 0111")')
     t.equal(await page.getAttribute(`#live-calls li[data-sid="${a}"] button`, 'aria-current'), 'true')
-    for (const sid of [a, b]) app.bus.publish({ type: 'call.stopped', callSid: sid, at: Date.now(), streamSid: 'MZ', reason: 'stop', durationMs: 1000, stats: {} as never })
+    for (const sid of [a, b]) app.bus.publish({ type: 'call.stopped', callSid: sid, at: Date.now(), streamSid: `MZ${sid.slice(2)}`, reason: 'stop', durationMs: 1000, stats: {} as never })
     t.same(problems, [])
   })
 

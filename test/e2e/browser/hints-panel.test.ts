@@ -170,7 +170,7 @@ if (!existsSync(CHROMIUM)) {
       t.equal(await page.locator('#hint-announce p').count() <= 3, true, 'the live region keeps only the last few')
 
       await page.screenshot({ path: join(ARTIFACTS, `hints-panel-${vp.name}.png`) })
-      publish({ type: 'call.stopped', callSid: sid, at: Date.now(), streamSid: 'MZ', reason: 'stop', durationMs: 1000, stats: {} as never })
+      publish({ type: 'call.stopped', callSid: sid, at: Date.now(), streamSid: `MZ${sid.slice(2)}`, reason: 'stop', durationMs: 1000, stats: {} as never })
 
       // Opening another call does not read out its backlog (its lines and hints were drawn in the same frame).
       const other = callSidFor(0x4200 + n)
@@ -197,7 +197,7 @@ if (!existsSync(CHROMIUM)) {
       t.match(tree, /Still talking about the/)
       t.notMatch(tree, /···/, 'the accessibility tree has no dots')
       t.equal((await page.evaluate(() => (window as unknown as { said: Record<string, string[]> }).said)).lines.length, said.lines.length, 'a partial line is not announced')
-      publish({ type: 'call.stopped', callSid: quiet, at: Date.now(), streamSid: 'MZ', reason: 'stop', durationMs: 1000, stats: {} as never })
+      publish({ type: 'call.stopped', callSid: quiet, at: Date.now(), streamSid: `MZ${quiet.slice(2)}`, reason: 'stop', durationMs: 1000, stats: {} as never })
       await page.waitForSelector('#hint-now .empty:text("No hints for this call.")')
       t.same(problems, [], 'no script error or CSP violation')
     })

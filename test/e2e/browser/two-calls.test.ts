@@ -47,7 +47,7 @@ const ticks = (page: Page): Promise<number> => page.evaluate(() => (window as un
 
 const ARTIFACTS = fileURLToPath(new URL('../../artifacts/', import.meta.url))
 
-const stop = (callSid: string): CallEvent => ({ type: 'call.stopped', callSid, at: Date.now(), streamSid: 'MZ', reason: 'stop', durationMs: 30_000, stats: {} as never })
+const stop = (callSid: string): CallEvent => ({ type: 'call.stopped', callSid, at: Date.now(), streamSid: `MZ${callSid.slice(2)}`, reason: 'stop', durationMs: 30_000, stats: {} as never })
 
 if (!existsSync(CHROMIUM)) {
   t.plan(0, `skip: ${CHROMIUM} is missing; install it with: apt-get update && apt-get install -y chromium`)
