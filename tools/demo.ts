@@ -47,7 +47,9 @@ const token = (bytes: number): string => randomBytes(bytes).toString('base64url'
 // yours), generated Twilio credentials and dashboard token, fictional 555 numbers. The environment wins.
 const env: Record<string, string | undefined> = {
   PUBLIC_BASE_URL: 'https://talkhint-demo.example.com',
-  TWILIO_ACCOUNT_SID: `AC${randomBytes(16).toString('hex')}`,
+  // Agent mode runs without Twilio REST, as a server without TWILIO_ACCOUNT_SID does: the agent's transfer ends its
+  // stream and <Connect action> answers with the warm transfer, which the simulator plays (tools/sim/transfer.ts).
+  ...(args.agent === true ? {} : { TWILIO_ACCOUNT_SID: `AC${randomBytes(16).toString('hex')}` }),
   TWILIO_AUTH_TOKEN: randomBytes(16).toString('hex'),
   TWILIO_PHONE_NUMBER: '+15555550100',
   OPERATOR_PHONE: '+15555550123',
@@ -62,7 +64,7 @@ const env: Record<string, string | undefined> = {
 let twilio: FakeTwilioRest | undefined
 const placed: CreatedCall[] = []
 let onPlaced: (call: CreatedCall) => void = (call) => { placed.push(call) }
-if (process.env.TWILIO_ACCOUNT_SID === undefined || process.env.TWILIO_AUTH_TOKEN === undefined) {
+if (env.TWILIO_ACCOUNT_SID !== undefined && (process.env.TWILIO_ACCOUNT_SID === undefined || process.env.TWILIO_AUTH_TOKEN === undefined)) {
   env.TWILIO_WHATSAPP_NUMBER ??= '+15555550100'
   twilio = await startFakeTwilioRest({
     accountSid: env.TWILIO_ACCOUNT_SID as string,

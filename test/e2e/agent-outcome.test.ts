@@ -33,14 +33,15 @@ t.test('end_call without TWILIO_ACCOUNT_SID: the goodbye plays, the server ends 
   t.same(verbs(r), ['Hangup'], 'the call ends: no transfer to the operator')
 })
 
-t.test('transfer_to_operator without TWILIO_ACCOUNT_SID: the action dials the operator', async (t) => {
+t.test('transfer_to_operator without TWILIO_ACCOUNT_SID: the action answers with the warm transfer, which the simulator plays', async (t) => {
   const r = await agentCall(t, (conn) => {
     conn.respond({ chunks: [tone(100)], transcript: 'Hello!' })
     setTimeout(() => conn.functionCall('transfer_to_operator', { reason: 'wants a person' }), 50)
   })
   t.equal(r.ok, true, `clean call (${JSON.stringify(r.problems)})`)
-  t.same(verbs(r), ['Say', 'Start', 'Dial'], 'a warm transfer: one sentence, the copilot\'s fork, the operator')
+  t.same(verbs(r), ['Say', 'Start', 'Dial'], 'a sentence, the copilot\'s fork, the operator\'s dial')
   t.match(r.connectAction?.twiml?.verbs[2], { verb: 'Dial', target: '+15550001111' })
+  t.match(r.afterConnect, { said: ['Connecting you to a person now.'], dials: [{ to: '+15550001111', status: 'completed' }], ended: 'hangup' })
 })
 
 t.test('responses that keep failing: one retry, then the action says sorry and dials the operator', async (t) => {
@@ -55,11 +56,11 @@ t.test('responses that keep failing: one retry, then the action says sorry and d
   t.match(r.connectAction?.twiml?.verbs[0], { verb: 'Say', text: /technical trouble/ })
 })
 
-t.test('AI off (no OPENAI_API_KEY): the server ends <Connect> at once; no record, so the action gives the operator', async (t) => {
+t.test('AI off (no OPENAI_API_KEY): the server ends <Connect> at once; no record, so the action hands over to the operator', async (t) => {
   const r = await agentCall(t, () => {}, { OPENAI_API_KEY: undefined })
   t.match(r.close, { by: 'server', code: 1000 })
   t.same(verbs(r), ['Say', 'Start', 'Dial'])
-  t.match(r.connectAction?.twiml?.verbs[0], { verb: 'Say', text: /technical trouble/ }, 'no record of why: handed over as a fallback')
+  t.match(r.connectAction?.twiml?.verbs[0], { verb: 'Say', text: /technical trouble/ }, 'an unrecorded end is handed over as a fallback')
 })
 
 const REDIS = process.env.REDIS_URL_TEST

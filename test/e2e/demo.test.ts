@@ -71,7 +71,7 @@ t.test('npm run demo --exit: one simulated call with transcripts, a hint and a s
   t.match(summary?.summary, /premium plan pricing/, 'summary stored')
 })
 
-t.test('npm run demo --agent --exit: the agent greets once, the caller waits for it, the agent answers the question', async (t) => {
+t.test('npm run demo --agent --exit: greeting, the caller\'s pricing question, a warm transfer with a whisper, the person on the copilot, one summary', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'talkhint-demo-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const demo = run([DEMO, '--agent', '--exit', '--speed', '8'], dir, cleanEnv())
@@ -81,12 +81,24 @@ t.test('npm run demo --agent --exit: the agent greets once, the caller waits for
   t.equal(code, 0, `demo exits 0 after the call:\n${out}`)
   t.match(out, /TalkHint demo: agent mode/)
   t.match(out, /twiml {4}<Connect><Stream>/, 'the call is answered with <Connect><Stream>')
-  const greeting = out.indexOf('agent    "Hello! Thanks for calling.')
-  const question = out.indexOf('caller   "Hi, I\'m calling about the pricing')
-  const answer = out.indexOf('agent    "I heard you.')
-  t.ok(greeting >= 0 && question > greeting && answer > question, `greeting, then the caller's question, then the agent's answer:\n${out}`)
+  const steps = [
+    'agent    "Hello! Thanks for calling.',
+    'caller   "Hi, I\'m calling about the pricing',
+    'caller hears: "Connecting you to a person now."',
+    'operator hears (whisper, before the bridge): "A caller is asking about the price of the premium plan',
+    'operator "Thanks for calling! Yes, annual billing saves twenty percent."',
+    'summary  The caller asked about premium plan pricing and annual billing; the operator confirmed a 20% annual discount.',
+  ]
+  const at = steps.map((s) => out.indexOf(s))
+  t.ok(at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1])), `in this order: ${steps.join(' → ')}:\n${out}`)
+  const operatorLine = out.indexOf('operator "Thanks for calling!')
+  t.match(out.slice(at[3]), /hint {5}💡 Confirm the 20% annual discount/, 'a hint once the person is on the call')
+  t.ok(operatorLine > at[3], 'the person speaks after hearing the briefing')
   t.equal(out.split('agent    "Hello!').length - 1, 1, 'the greeting is said once')
-  t.notMatch(out.slice(0, question), /◀ clear/, 'the greeting is not barged in on: the caller waits for it')
+  t.notMatch(out.slice(0, at[1]), /◀ clear/, 'the greeting is not barged in on: the caller waits for it')
+  t.notMatch(out, /I heard you/, 'the agent hands the pricing question over instead of answering it')
+  t.equal(out.split(/^summary {2}/m).length - 1, 1, 'one summary for the whole call')
+  t.match(out, /dial {5}ended: completed/)
   t.match(out, /problems {3}none/)
 })
 t.test('npm run demo keeps serving: npm run call prints transcripts and hints from the dashboard socket; Ctrl-C stops it', async (t) => {

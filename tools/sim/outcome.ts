@@ -2,6 +2,7 @@
 import type { Track } from '../../src/call/events.ts'
 import { MULAW_BYTES_PER_MS } from '../../src/audio/mulaw.ts'
 import type { TwilioStreamClient } from './stream-client.ts'
+import type { AfterConnect } from './transfer.ts'
 import type { ParsedTwiml, TwimlStream } from './twiml.ts'
 import { SimError, type CloseInfo, type Problem, type StreamStats } from './types.ts'
 import type { ServerTarget, WebhookResponse } from './webhook.ts'
@@ -26,6 +27,8 @@ export interface SimResult {
   readonly durationMs: number
   /** The server ended `<Connect action>`: Twilio's request to the action URL and the TwiML it got. */
   readonly connectAction: { readonly url: string, readonly status: number, readonly twiml: ParsedTwiml | undefined } | undefined
+  /** What Twilio ran after `<Connect action>` (a warm transfer: whisper, the person's leg, dial status; the agent again). */
+  readonly afterConnect: AfterConnect | undefined
 }
 
 export interface CallOutcome {
@@ -42,6 +45,7 @@ export interface CallOutcome {
   readonly aborted?: boolean
   readonly durationMs?: number
   readonly connectAction?: SimResult['connectAction']
+  readonly afterConnect?: AfterConnect
 }
 
 /** Builds the `SimResult` (counts as plain numbers, the reply audio, the verdict). */
@@ -75,6 +79,7 @@ export function finishCall (o: CallOutcome): SimResult {
     replyAudio: c !== undefined && o.stream?.bidirectional === true ? c.playback.played(o.durationMs) : undefined,
     durationMs: o.durationMs ?? 0,
     connectAction: o.connectAction,
+    afterConnect: o.afterConnect,
   }
 }
 

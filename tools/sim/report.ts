@@ -1,5 +1,6 @@
 /** Human-readable lines for a simulated call: one per notable event, and the end-of-call summary. */
 import type { SimResult } from './outcome.ts'
+import { formatAfterConnect } from './transfer.ts'
 import type { SimEvent } from './types.ts'
 
 const sec = (ms: number): string => `${(ms / 1000).toFixed(1)}s`
@@ -12,6 +13,8 @@ export function formatEvent (e: SimEvent): string | undefined {
     case 'webhook': return `webhook  POST ${e.url} → ${e.status} in ${Math.round(e.ms)} ms`
     case 'twiml': return `twiml    ${e.summary}`
     case 'say': return `caller hears: "${e.text}"`
+    case 'dial': return formatDial(e)
+    case 'whisper': return `operator hears (whisper, before the bridge): "${e.text}"`
     case 'stream.open': return `stream   connected to ${e.url}${e.protocol !== '' ? ` (subprotocol ${e.protocol})` : ' (no subprotocol)'}`
     case 'stream.start': {
       const params = Object.entries(e.parameters).map(([k, v]) => `${k}=${v}`).join(' ')
@@ -33,6 +36,13 @@ export function formatEvent (e: SimEvent): string | undefined {
   }
 }
 
+/** A `<Dial>` step: ringing, picked up, or over (with how long the person talked). */
+function formatDial (e: Extract<SimEvent, { type: 'dial' }>): string {
+  if (e.stage === 'ringing') return `dial     ringing ${e.to} (leg ${e.legSid})`
+  if (e.stage === 'answered') return `dial     ${e.to} answered`
+  return `dial     ended: ${e.status}${e.status === 'completed' ? ` after ${sec(e.durationMs)} with the caller` : ''}`
+}
+
 /** The end-of-call summary, a few aligned lines. */
 export function formatSummary (r: SimResult): string[] {
   const lines: string[] = []
@@ -51,6 +61,7 @@ export function formatSummary (r: SimResult): string[] {
     }
     if (r.close !== undefined) lines.push(`  closed     by ${r.close.by}, code ${r.close.code}${r.close.reason !== '' ? ` (${r.close.reason})` : ''}`)
   }
+  if (r.afterConnect !== undefined) lines.push(...formatAfterConnect(r.afterConnect))
   if (r.problems.length === 0) lines.push('  problems   none')
   for (const p of r.problems) lines.push(`  ${p.severity === 'error' ? 'ERROR  ' : 'warning'}    ${p.code}: ${p.message}${p.count > 1 ? ` (×${p.count})` : ''}`)
   return lines

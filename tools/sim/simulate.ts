@@ -8,6 +8,7 @@ import { describeVerbs, parseTwiml, type ParsedTwiml, type TwimlStream } from '.
 import { SimError, type Problem, type SimEventListener } from './types.ts'
 import { postTwilioWebhook, randomSid, toLocalUrl, voiceParams, type ServerTarget } from './webhook.ts'
 import { finishCall, webhookError, type SimResult } from './outcome.ts'
+import { playAfterConnect, type AfterConnect, type OperatorPickup } from './transfer.ts'
 
 export type { SimResult }
 
@@ -50,6 +51,8 @@ export interface SimulateOptions {
   /** POST the stream and call status callbacks as Twilio would (default true). */
   readonly statusCallbacks?: boolean
   readonly signal?: AbortSignal
+  /** A transfer's `<Dial>`: the person answers (default; whisper, then the bridged talk on the fork), lets it ring out, or is busy. */
+  readonly operatorPickup?: OperatorPickup
   /** Every notable moment of the call (the CLI's live log; the extension point for dashboard output). */
   readonly onEvent?: SimEventListener
 }
@@ -218,7 +221,8 @@ async function streamCall (ctx: Ctx, call: Answered, stream: TwimlStream, audio:
   const actionUrl = byServer && holder?.verb === 'Connect' ? holder.action : undefined
   // The call is still up when the server ends <Connect>: Twilio asks the action URL what next, then the call goes on.
   const connectAction = actionUrl === undefined ? undefined : await requestConnectAction(ctx, call, actionUrl)
-  post(opts.placed !== undefined ? opts.placed.statusCallback : target.publicBaseUrl + TWILIO_PATHS.callStatus, 'completed', { ...call.params, CallStatus: 'completed', CallDuration: String(Math.round(durationMs / 1000)) })
+  const afterConnect = connectAction?.twiml === undefined ? undefined : await playTwimlAfter(ctx, call, { url: connectAction.url, twiml: connectAction.twiml }, audio)
+  post(opts.placed !== undefined ? opts.placed.statusCallback : target.publicBaseUrl + TWILIO_PATHS.callStatus, 'completed', { ...call.params, CallStatus: 'completed', CallDuration: String(Math.round((durationMs + (afterConnect?.durationMs ?? 0)) / 1000)) })
   await Promise.all(callbacks)
   if (byServer) {
     if (close.code !== 1000 && close.code !== 1005) ctx.problem('31921', 'error', `server closed the stream with ${close.code}${close.reason !== '' ? ` (${close.reason})` : ''} before the call ended`)
@@ -227,7 +231,7 @@ async function streamCall (ctx: Ctx, call: Answered, stream: TwimlStream, audio:
     else if (!stream.bidirectional) ctx.problem('31921', 'warning', 'server closed a <Start><Stream> fork: Twilio stops streaming but the call goes on')
     if (stream.bidirectional && actionUrl === undefined) emit({ type: 'next', summary: `the server ended <Connect>; Twilio continues with: ${after}` })
   }
-  return finishCall({ ...call, problems: [...ctx.problems, ...client.problems], stream, client, local: local.url, close, aborted, durationMs, connectAction })
+  return finishCall({ ...call, problems: [...ctx.problems, ...client.problems, ...(afterConnect?.problems ?? [])], stream, client, local: local.url, close, aborted, durationMs, connectAction, afterConnect })
 }
 
 /**
@@ -302,6 +306,21 @@ async function requestConnectAction (ctx: Ctx, call: Answered, url: string): Pro
     ctx.problem('11200', 'error', `<Connect action> ${absolute} failed (${(err as Error).message}); Twilio would say an application error occurred and hang up`)
     return { url: absolute, status, twiml: undefined }
   }
+}
+
+/** Carries on after `<Connect action>` as Twilio would (tools/sim/transfer.ts), with this call's audio and callbacks. */
+async function playTwimlAfter (ctx: Ctx, call: Answered, first: { url: string, twiml: ParsedTwiml }, audio: (t: Track) => TrackAudio): Promise<AfterConnect> {
+  return await playAfterConnect({
+    target: ctx.target,
+    call,
+    opts: ctx.opts,
+    emit: ctx.emit,
+    problem: (code, severity, message) => ctx.problem(code, severity, message),
+    callback: async (url, event, params) => { if (ctx.opts.statusCallbacks !== false && url !== undefined) await callback(ctx, url, params, event) },
+    audio,
+    // No keypresses after the first stream (they are timed on its clock).
+    pump: async (client, stream, a, o, emit) => await pump(client, stream, a, { ...ctx.opts, tailMs: o.tailMs, maxReplyMs: o.maxReplyMs, dtmf: undefined }, emit),
+  }, first)
 }
 
 async function callback (ctx: Ctx, url: string, params: Record<string, string>, event: string, onStatus?: (status: number) => void): Promise<void> {

@@ -21,11 +21,27 @@ export type TwimlVerb =
   | { readonly verb: 'Say', readonly text: string }
   | { readonly verb: 'Play', readonly url: string }
   | { readonly verb: 'Pause', readonly seconds: number }
-  | { readonly verb: 'Dial', readonly target: string, readonly answerOnBridge: boolean, readonly callerId: string | undefined }
+  | { readonly verb: 'Dial', readonly target: string, readonly answerOnBridge: boolean, readonly callerId: string | undefined } & DialAttributes
+  | { readonly verb: 'Stop', readonly streamName: string | undefined }
   | { readonly verb: 'Start' | 'Connect', readonly stream: TwimlStream | undefined, readonly action?: string }
   | { readonly verb: 'Hangup' | 'Reject' }
   | { readonly verb: 'Redirect', readonly url: string }
   | { readonly verb: 'Other', readonly name: string }
+
+/** What a warm transfer's `<Dial>` asks of Twilio: where to report, how long to ring, the called `<Number>`'s URLs. */
+export interface DialAttributes {
+  /** `<Dial action>`: requested when the dialled leg ends, with DialCallStatus; its TwiML replaces what follows. */
+  readonly action?: string
+  /** Seconds to ring before no-answer (Twilio's default 30). */
+  readonly timeout?: number
+  readonly number?: {
+    /** `<Number url>`: TwiML played to the called party before the bridge (the whisper). */
+    readonly url: string | undefined
+    readonly statusCallback: string | undefined
+    /** `statusCallbackEvent`, space separated (Twilio's default: completed only). */
+    readonly statusCallbackEvents: readonly string[]
+  }
+}
 
 export interface ParsedTwiml {
   readonly verbs: readonly TwimlVerb[]
@@ -80,8 +96,9 @@ export function parseTwiml (xml: string): ParsedTwiml {
     else if (tag === 'Play') verbs.push({ verb: 'Play', url: text(node) })
     else if (tag === 'Pause') verbs.push({ verb: 'Pause', seconds: Number(a.length ?? 1) })
     else if (tag === 'Dial') {
-      verbs.push({ verb: 'Dial', target: text(node), answerOnBridge: a.answerOnBridge === 'true', callerId: a.callerId })
-    } else if (tag === 'Hangup' || tag === 'Reject') verbs.push({ verb: tag })
+      verbs.push({ verb: 'Dial', target: text(node), answerOnBridge: a.answerOnBridge === 'true', callerId: a.callerId, ...readDial(node) })
+    } else if (tag === 'Stop') verbs.push({ verb: 'Stop', streamName: readStop(node) })
+    else if (tag === 'Hangup' || tag === 'Reject') verbs.push({ verb: tag })
     else if (tag === 'Redirect') verbs.push({ verb: 'Redirect', url: text(node) })
     else verbs.push({ verb: 'Other', name: tag })
   }
@@ -89,6 +106,27 @@ export function parseTwiml (xml: string): ParsedTwiml {
     issues.push({ code: 'hangup', severity: 'error', message: '<Start><Stream> is the last verb: Twilio goes straight on and, with nothing after it, hangs up at once' })
   }
   return { verbs, stream, streamIndex, issues }
+}
+
+/** `<Dial action timeout>` and its `<Number url statusCallback statusCallbackEvent>`, when written. */
+function readDial (node: Node): DialAttributes {
+  const a = attrs(node)
+  const n = children(node).find((c) => tagOf(c) === 'Number')
+  const na = n === undefined ? undefined : attrs(n)
+  const timeout = a.timeout === undefined ? undefined : Number(a.timeout)
+  return {
+    ...(a.action !== undefined ? { action: a.action } : {}),
+    ...(timeout !== undefined && Number.isFinite(timeout) ? { timeout } : {}),
+    ...(na !== undefined
+      ? { number: { url: na.url, statusCallback: na.statusCallback, statusCallbackEvents: (na.statusCallbackEvent ?? 'completed').split(/[\s,]+/).filter((e) => e !== '') } }
+      : {}),
+  }
+}
+
+/** `<Stop><Stream name>`: which fork to stop (undefined: a `<Stop>` without a named stream). */
+function readStop (node: Node): string | undefined {
+  const s = children(node).find((c) => tagOf(c) === 'Stream')
+  return s === undefined ? undefined : attrs(s).name
 }
 
 function readStream (kind: 'start' | 'connect', node: Node, issues: Array<{ code: string, severity: 'error' | 'warning', message: string }>): TwimlStream | undefined {
@@ -141,6 +179,7 @@ export function describeVerbs (verbs: readonly TwimlVerb[]): string {
         return v.stream === undefined
           ? `<${v.verb}> without a usable <Stream>`
           : `<${v.verb}><Stream${v.stream.kind === 'start' ? ` track=${v.stream.track}` : ''}> ${v.stream.url} (${Object.keys(v.stream.parameters).length} parameters${v.action !== undefined ? `; then asks ${v.action}` : ''})`
+      case 'Stop': return `Stop <Stream${v.streamName !== undefined ? ` name=${v.streamName}` : ''}>`
       case 'Redirect': return `Redirect ${v.url}`
       case 'Other': return `<${v.name}>`
       default: return v.verb

@@ -44,6 +44,8 @@ export type SimEvent =
   | { type: 'webhook', url: string, status: number, ms: number }
   | { type: 'twiml', summary: string }
   | { type: 'say', text: string }
+  | { type: 'dial', to: string, stage: 'ringing' | 'answered' | 'ended', status: string, legSid: string, durationMs: number }
+  | { type: 'whisper', text: string, legSid: string }
   | { type: 'stream.open', url: string, protocol: string }
   | { type: 'stream.start', streamSid: string, tracks: readonly Track[], bidirectional: boolean, parameters: Readonly<Record<string, string>> }
   | { type: 'audio.ended', track: Track, atMs: number }
