@@ -48,7 +48,7 @@ async function setup (t: Test, env: Record<string, string | undefined> = {}) {
   app.bus.subscribe((e) => events.push(e))
   const serverUrl = await listen(app)
   const call = async (operatorPickup: OperatorPickup, extra: Partial<SimulateOptions> = {}) =>
-    await simulateCall({ serverUrl, publicBaseUrl: TEST_BASE_URL, authToken: TEST_AUTH_TOKEN, speed: 20, tailMs: 10_000, maxReplyMs: 5_000, operatorPickup, ...extra })
+    await simulateCall({ serverUrl, publicBaseUrl: TEST_BASE_URL, authToken: TEST_AUTH_TOKEN, speed: 8, tailMs: 10_000, maxReplyMs: 5_000, operatorPickup, ...extra })
   return { app, events, agentSessions, call }
 }
 
