@@ -109,19 +109,8 @@ interface Answered {
  */
 export async function simulateCall (opts: SimulateOptions): Promise<SimResult> {
   checkOptions(opts)
-  const emit: SimEventListener = (e) => { try { opts.onEvent?.(e) } catch {} }
-  const problems: Problem[] = []
-  const ctx: Ctx = {
-    opts,
-    target: { serverUrl: opts.serverUrl ?? 'http://127.0.0.1:8080', publicBaseUrl: opts.publicBaseUrl.replace(/\/+$/, ''), authToken: opts.authToken },
-    emit,
-    problems,
-    problem (code, severity, message) {
-      const p = { code, severity, message, count: 1 }
-      problems.push(p)
-      emit({ type: 'problem', problem: p })
-    },
-  }
+  const ctx = newCtx(opts)
+  const { emit, problems } = ctx
   const [caller, operator] = await Promise.all([loadTrackAudio(opts.caller ?? FIXTURES.caller), loadTrackAudio(opts.operator ?? FIXTURES.operator)])
   emit({ type: 'audio', role: 'caller', label: caller.label, ms: caller.ms })
   emit({ type: 'audio', role: 'operator', label: operator.label, ms: operator.ms })
@@ -277,6 +266,23 @@ async function pump (client: TwilioStreamClient, stream: TwimlStream, audio: (t:
   return false
 }
 
+/** What every phase of one simulated call shares: where to send, how to report (a throwing listener is ignored). */
+function newCtx (opts: Ctx['opts']): Ctx {
+  const emit: SimEventListener = (e) => { try { opts.onEvent?.(e) } catch {} }
+  const problems: Problem[] = []
+  return {
+    opts,
+    target: { serverUrl: opts.serverUrl ?? 'http://127.0.0.1:8080', publicBaseUrl: opts.publicBaseUrl.replace(/\/+$/, ''), authToken: opts.authToken },
+    emit,
+    problems,
+    problem (code, severity, message) {
+      const p = { code, severity, message, count: 1 }
+      problems.push(p)
+      emit({ type: 'problem', problem: p })
+    },
+  }
+}
+
 function checkOptions (opts: SimulateOptions): void {
   const bad = (message: string): never => { throw new SimError('BAD_OPTIONS', message) }
   if (opts.speed !== undefined && !(opts.speed > 0 && Number.isFinite(opts.speed))) bad(`speed must be a positive number (got ${opts.speed})`)
@@ -343,19 +349,8 @@ export interface UnansweredResult { readonly callSid: string, readonly status: '
  */
 export async function simulateUnansweredCall (opts: Pick<SimulateOptions, 'serverUrl' | 'publicBaseUrl' | 'authToken' | 'accountSid' | 'signal' | 'onEvent'> & { readonly placed: PlacedCall, readonly status: UnansweredResult['status'] }): Promise<UnansweredResult> {
   checkOptions({ ...opts, placed: opts.placed })
-  const problems: Problem[] = []
-  const emit: SimEventListener = (e) => { try { opts.onEvent?.(e) } catch {} }
-  const ctx: Ctx = {
-    opts,
-    target: { serverUrl: opts.serverUrl ?? 'http://127.0.0.1:8080', publicBaseUrl: opts.publicBaseUrl.replace(/\/+$/, ''), authToken: opts.authToken },
-    emit,
-    problems,
-    problem (code, severity, message) {
-      const p = { code, severity, message, count: 1 }
-      problems.push(p)
-      emit({ type: 'problem', problem: p })
-    },
-  }
+  const ctx = newCtx(opts)
+  const { emit, problems } = ctx
   const callSid = opts.placed.sid ?? randomSid('CA')
   const url = opts.placed.statusCallback
   if (url === undefined) return { callSid, status: opts.status, callback: undefined, problems }

@@ -156,3 +156,11 @@ export async function logInPage (page: import('playwright-core').Page, token = T
   await page.click('#login-go')
   await page.waitForSelector('#conn:text("Live")')
 }
+
+/** Opens a call from the live list; at phone width, while a call is live, the list is folded behind the switcher first. */
+export async function pickCall (page: import('playwright-core').Page, sid: string): Promise<void> {
+  // The list item and the layout (has-call) come from the same frame: once it is there, the switcher is decided.
+  await page.waitForSelector(`#live-calls li[data-sid="${sid}"]`, { state: 'attached' })
+  if (await page.locator('#switcher').isVisible() && await page.getAttribute('#switcher', 'aria-expanded') === 'false') await page.click('#switcher')
+  await page.click(`#live-calls li[data-sid="${sid}"] button`)
+}

@@ -5,17 +5,10 @@ import type { Page } from 'playwright-core'
 import type { CallEvent } from '../../../src/call/events.ts'
 import { buildTestApp, listen, TEST_DASHBOARD_TOKEN } from '../../helpers.ts'
 import { callSidFor, HINTS, scriptedCall } from './call-script.ts'
-import { CHROMIUM, launchContext, logInPage } from './harness.ts'
+import { CHROMIUM, launchContext, logInPage, pickCall as pick } from './harness.ts'
 
 const auth = { authorization: `Bearer ${TEST_DASHBOARD_TOKEN}` }
 const NEW_HINT = 'Ask whether they want the switch done today, while they are on the line.'
-
-/** Opens a call from the list; at phone width, while a call is live, the list is folded behind the switcher first. */
-async function pick (page: import('playwright-core').Page, sid: string): Promise<void> {
-  await page.waitForSelector(`#live-calls li[data-sid="${sid}"]`, { state: 'attached' })
-  if (await page.locator('#switcher').isVisible() && await page.getAttribute('#switcher', 'aria-expanded') === 'false') await page.click('#switcher')
-  await page.click(`#live-calls li[data-sid="${sid}"] button`)
-}
 
 if (!existsSync(CHROMIUM)) {
   t.plan(0, `skip: ${CHROMIUM} is missing; install it with: apt-get update && apt-get install -y chromium`)

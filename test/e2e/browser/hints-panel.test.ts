@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core'
 import type { CallEvent } from '../../../src/call/events.ts'
 import { buildTestApp, listen, TEST_DASHBOARD_TOKEN } from '../../helpers.ts'
 import { callSidFor, HINTS, LOCAL, REMOTE, scriptedCall } from './call-script.ts'
-import { CHROMIUM, launchContext } from './harness.ts'
+import { CHROMIUM, launchContext, pickCall as pick } from './harness.ts'
 
 const ARTIFACTS = fileURLToPath(new URL('../../artifacts/', import.meta.url))
 const VIEWPORTS = [{ name: 'desktop', width: 1280, height: 800 }, { name: 'phone', width: 390, height: 844 }]
@@ -44,14 +44,6 @@ function geometry (page: Page): Promise<Geometry> {
 }
 
 const overlaps = (a: Box, b: Box): boolean => a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5 && a.left < b.right - 0.5 && b.left < a.right - 0.5
-
-/** Opens a call from the list; at phone width, while a call is live, the list is folded behind the switcher first. */
-async function pick (page: import('playwright-core').Page, sid: string): Promise<void> {
-  // The list item and the layout (has-call) come from the same frame: once it is there, the switcher is decided.
-  await page.waitForSelector(`#live-calls li[data-sid="${sid}"]`, { state: 'attached' })
-  if (await page.locator('#switcher').isVisible() && await page.getAttribute('#switcher', 'aria-expanded') === 'false') await page.click('#switcher')
-  await page.click(`#live-calls li[data-sid="${sid}"] button`)
-}
 
 if (!existsSync(CHROMIUM)) {
   t.plan(0, `skip: ${CHROMIUM} is missing; install it with: apt-get update && apt-get install -y chromium`)

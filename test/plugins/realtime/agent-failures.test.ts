@@ -27,7 +27,7 @@ const creates = (conn: FakeRealtimeConnection): Json[] => conn.received.filter((
 async function connectAction (h: Harness, sid: string) {
   const res = await h.app.inject(signedPost('/twilio/connect-action', { CallSid: sid, AccountSid: 'AC' + '0'.repeat(32), CallStatus: 'in-progress' }))
   const root = parseTwiml(res.body)
-  return { status: res.statusCode, verbs: verbs(root), say: root.children.find((c) => c.name === 'Say')?.text, dial: root.children.find((c) => c.name === 'Dial')?.text }
+  return { status: res.statusCode, verbs: verbs(root), say: root.children.find((c) => c.name === 'Say')?.text, dial: root.children.find((c) => c.name === 'Dial')?.children.find((c) => c.name === 'Number')?.text }
 }
 
 t.test('a failed response is retried once; a second failure gives the fallback sentence and the operator', async (t) => {
@@ -44,7 +44,7 @@ t.test('a failed response is retried once; a second failure gives the fallback s
   t.equal(outcome.outcome, 'fallback')
   t.ok(h.events.some((e): e is AiStatusEvent => e.type === 'ai.status' && e.status === 'degraded' && /failed/.test(e.detail ?? '')), 'the dashboard says why')
   const next = await connectAction(h, sid)
-  t.same(next.verbs, ['Say', 'Dial'])
+  t.same(next.verbs, ['Say', 'Start', 'Dial'], 'a warm transfer')
   t.equal(next.say, 'Sorry, I am having technical trouble. Let me connect you to a person.')
   t.equal(next.dial, '+15550001111')
 })
@@ -57,7 +57,7 @@ t.test('with Twilio REST, the same fallback redirects the live call', async (t) 
   const sid = callSid()
   const call = await h.call({ callSid: sid, mode: 'agent' })
   const redirect = await rest.waitFor(new RegExp(`/Calls/${sid}\\.json$`))
-  t.match(String(redirect.params.Twiml), /technical trouble.*<Dial answerOnBridge="true">\+15550001111<\/Dial>/)
+  t.match(String(redirect.params.Twiml), /technical trouble.*<Start><Stream name="talkhint-person".*<Number url="[^"]*\/twilio\/whisper\?call=[^"]*"[^>]*>\+15550001111<\/Number><\/Dial>/)
   t.equal(creates(h.fake.connections[0] as FakeRealtimeConnection).length, 2, 'incomplete without a word counts as a failure too')
   t.equal(call.ws.readyState, call.ws.OPEN, 'the stream stays up until Twilio moves the call')
   call.stop()
@@ -187,7 +187,7 @@ t.test('transfer_to_operator without TWILIO_ACCOUNT_SID: the stream ends and <Co
   t.match(JSON.parse((output.item as unknown as Json).output as string), { ok: true })
   t.equal(await call.closed(), 1000)
   const next = await connectAction(h, sid)
-  t.same(next.verbs, ['Say', 'Dial'])
+  t.same(next.verbs, ['Say', 'Start', 'Dial'], 'a warm transfer')
   t.equal(next.say, 'Connecting you to a person now.')
   t.equal(next.dial, '+15550001111')
 })
