@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import type { CallEvent } from '../../../src/call/events.ts'
-import { buildTestApp, listen, TEST_DASHBOARD_TOKEN } from '../../helpers.ts'
+import { buildTestApp, listen } from '../../helpers.ts'
 import { callSidFor, HINTS, LOCAL, REMOTE, scriptedCall } from './call-script.ts'
-import { CHROMIUM, launchContext, pickCall as pick } from './harness.ts'
+import { CHROMIUM, launchContext, pickCall as pick, logInPage } from './harness.ts'
 
 const ARTIFACTS = fileURLToPath(new URL('../../artifacts/', import.meta.url))
 const VIEWPORTS = [{ name: 'desktop', width: 1280, height: 800 }, { name: 'phone', width: 390, height: 844 }]
@@ -63,9 +63,7 @@ if (!existsSync(CHROMIUM)) {
       page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
       page.on('console', (m) => { if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(`console: ${m.text()}`) })
       await page.goto(base + '/')
-      await page.fill('#token', TEST_DASHBOARD_TOKEN)
-      await page.click('#login-go')
-      await page.waitForSelector('#conn:text("Live")')
+      await logInPage(page)
 
       // Record everything the two live regions are given, node by node, from the start.
       await page.evaluate(() => {

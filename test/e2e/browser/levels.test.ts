@@ -2,10 +2,10 @@
 import t from 'tap'
 import { existsSync } from 'node:fs'
 import type { Page } from 'playwright-core'
-import { buildTestApp, listen, TEST_DASHBOARD_TOKEN } from '../../helpers.ts'
+import { buildTestApp, listen } from '../../helpers.ts'
 import { mediaFrame, openMedia, opened, startFrame, stopFrame } from '../../media-helpers.ts'
 import { callSidFor } from './call-script.ts'
-import { CHROMIUM, launchContext } from './harness.ts'
+import { CHROMIUM, launchContext, logInPage } from './harness.ts'
 
 const LOUD = Buffer.alloc(160, 0x10).toString('base64')
 const QUIET = Buffer.alloc(160, 0xff).toString('base64')
@@ -32,9 +32,7 @@ if (!existsSync(CHROMIUM)) {
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
     page.on('console', (m) => { if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(`console: ${m.text()}`) })
     await page.goto(base + '/')
-    await page.fill('#token', TEST_DASHBOARD_TOKEN)
-    await page.click('#login-go')
-    await page.waitForSelector('#conn:text("Live")')
+    await logInPage(page)
     return { page, problems }
   }
 
